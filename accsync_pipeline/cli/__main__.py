@@ -1,0 +1,3 @@
+from accsync_pipeline.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per accounting system, all behind the `Connector` interface in `base`."""

@@ -1,0 +1,72 @@
+"""The interface every accounting-system connector implements, and the outcomes it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from accsync_pipeline.domain.records import ExportableRecord
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The record is in the ledger; `external_id` is the accounting system's id for it."""
+
+    record_id: str
+    idempotency_key: str
+    external_id: str
+    found_by_lookup: bool = False
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The accounting system refused the record; retrying it unchanged will not help."""
+
+    record_id: str
+    idempotency_key: str
+    reason: str
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class TransientFailure:
+    """This record's request failed in a way that may pass later (throttled, 5xx); not posted."""
+
+    record_id: str
+    idempotency_key: str
+    reason: str
+
+
+Outcome = Posted | Rejected | TransientFailure
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """Answer of `test_connection`: ok, and one line a person can act on."""
+
+    ok: bool
+    message: str
+
+
+class Connector(Protocol):
+    """What the pipeline needs from an accounting system.
+
+    `export` streams: it consumes `records` lazily, fills each request to the system's
+    maximum, runs a bounded number of requests at once, and yields one outcome per record
+    as soon as it is known. A whole-request transient failure that persists after the
+    connector's own bounded retries raises `RetriableError`; ambiguous failures are first
+    resolved by idempotency-key lookup, so no record is ever posted twice.
+    """
+
+    name: str
+
+    def export(self, records: Iterable[ExportableRecord]) -> Iterator[Outcome]: ...
+
+    def lookup(self, idempotency_keys: Sequence[str]) -> dict[str, str]:
+        """Map each key already in the ledger to the system's id; absent keys are not posted."""
+        ...
+
+    def test_connection(self) -> ConnectionCheck: ...
+
+    def close(self) -> None: ...

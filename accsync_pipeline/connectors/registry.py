@@ -1,0 +1,43 @@
+"""Build a connector from its type name and stored settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from accsync_pipeline.connectors.base import Connector
+from accsync_pipeline.connectors.dynamics import DynamicsConnector
+from accsync_pipeline.connectors.errors import ConfigurationError
+from accsync_pipeline.connectors.settings import DynamicsSettings, XledgerSettings
+from accsync_pipeline.connectors.xledger import XledgerConnector
+
+CONNECTOR_SETTINGS: dict[str, type[BaseModel]] = {"xledger": XledgerSettings, "dynamics": DynamicsSettings}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad field, naming the field and what is expected (never the value given)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def connector_for(
+    connector_type: str, settings: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
+) -> Connector:
+    """A ready connector; raises ConfigurationError for an unknown type, bad settings or a missing secret."""
+    if connector_type not in CONNECTOR_SETTINGS:
+        known = ", ".join(sorted(CONNECTOR_SETTINGS))
+        raise ConfigurationError(f"unknown connector type {connector_type!r}; expected one of: {known}")
+    try:
+        parsed = CONNECTOR_SETTINGS[connector_type].model_validate(dict(settings))
+    except ValidationError as e:
+        raise ConfigurationError(
+            f"invalid {connector_type} settings: {describe_validation_error(e)}"
+        ) from None
+    if isinstance(parsed, XledgerSettings):
+        return XledgerConnector(parsed, transport=transport)
+    assert isinstance(parsed, DynamicsSettings)
+    return DynamicsConnector(parsed, transport=transport)

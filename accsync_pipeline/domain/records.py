@@ -1,0 +1,109 @@
+"""Approved records as the source app gives them, and what accsync derives from them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+ORG_ID_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
+
+# Business Central limits: externalDocumentNumber <= 35 chars, documentNumber <= 20 chars.
+MAX_IDEMPOTENCY_KEY_LENGTH = 35
+MAX_DOCUMENT_NUMBER_LENGTH = 20
+
+
+class RecordType(StrEnum):
+    REIMBURSEMENT = "reimbursement"
+    HONORARIUM = "honorarium"
+
+
+class SyncStatus(StrEnum):
+    """Where one record stands. A crash leaves every record in exactly one of these."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    EXPORTED = "exported"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Trigger(StrEnum):
+    """What launched a sync run (the `accsync/trigger` tag)."""
+
+    SCHEDULE = "schedule"
+    APPROVAL = "approval"
+    MANUAL = "manual"
+    RETRY = "retry"
+    AUTO_RETRY = "auto_retry"
+
+
+@dataclass(frozen=True)
+class ApprovedRecord:
+    """One row of the source contract's `approved_records`, parsed."""
+
+    record_id: str
+    org_id: str
+    record_type: str
+    person_id: str
+    person_name: str
+    employee_number: str | None
+    amount: Decimal
+    currency: str
+    expense_account: str | None
+    description: str
+    expense_date: date
+    approved_at: datetime
+    approved_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ExportableRecord:
+    """A record that passed validation: every field an accounting system needs is present."""
+
+    record_id: str
+    org_id: str
+    record_type: RecordType
+    employee_number: str
+    amount: Decimal
+    currency: str
+    expense_account: str
+    description: str
+    expense_date: date
+    approved_at: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        return idempotency_key(self.org_id, self.record_id)
+
+    @property
+    def document_number(self) -> str:
+        return document_number(self.record_id)
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()[:length].upper()
+
+
+def idempotency_key(org_id: str, record_id: str) -> str:
+    """Deterministic key sent with every posting so that a retry can look it up.
+
+    `accsync-{org}-{record_id}` when it fits Business Central's 35 characters; otherwise a
+    stable hash of both, so that two records can never share a key.
+    """
+    plain = f"accsync-{org_id}-{record_id}"
+    if len(plain) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        return plain
+    return "accsync-" + _digest(f"{org_id}/{record_id}", MAX_IDEMPOTENCY_KEY_LENGTH - 8)
+
+
+def document_number(record_id: str) -> str:
+    """Business Central's documentNumber (at most 20 characters), derived from the record id."""
+    plain = f"AS-{record_id}"
+    if len(plain) <= MAX_DOCUMENT_NUMBER_LENGTH:
+        return plain
+    return "AS-" + _digest(record_id, MAX_DOCUMENT_NUMBER_LENGTH - 3)

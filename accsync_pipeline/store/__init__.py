@@ -1,0 +1,1 @@
+"""accsync's own database: configuration, per-record sync state, attempt log, notifications."""

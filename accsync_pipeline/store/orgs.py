@@ -1,0 +1,95 @@
+"""Reading and writing organizations' integration configuration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from accsync_pipeline.domain.org import AlertThresholds, AutoRetrySettings, OrgConfig, RetrySettings
+from accsync_pipeline.store.schema import organizations
+
+
+class UnknownOrganization(LookupError):
+    def __init__(self, org_id: str) -> None:
+        super().__init__(f"unknown organization '{org_id}' (see `accsync org list`)")
+        self.org_id = org_id
+
+
+def _from_row(row: sa.Row[Any]) -> OrgConfig:
+    m = row._mapping
+    return OrgConfig(
+        org_id=m["org_id"],
+        name=m["name"],
+        connector_type=m["connector_type"],
+        connector_settings=dict(m["connector_settings"] or {}),
+        enabled=bool(m["enabled"]),
+        timezone=m["timezone"],
+        schedule=dict(m["schedule"] or {"kind": "manual"}),
+        record_types=tuple(m["record_types"] or ()),
+        sync_on_approval=bool(m["sync_on_approval"]),
+        retry=RetrySettings(m["retry_max_retries"], m["retry_base_delay_seconds"]),
+        auto_retry=AutoRetrySettings(m["auto_retry_base_seconds"], m["auto_retry_max_seconds"]),
+        alerts=AlertThresholds(
+            m["alert_consecutive_failures"],
+            m["alert_error_threshold"],
+            m["alert_error_window_hours"],
+            m["alert_pending_hours"],
+        ),
+    )
+
+
+def _to_values(org: OrgConfig) -> dict[str, Any]:
+    return {
+        "name": org.name,
+        "connector_type": org.connector_type,
+        "connector_settings": org.connector_settings,
+        "enabled": org.enabled,
+        "timezone": org.timezone,
+        "schedule": org.schedule,
+        "record_types": list(org.record_types),
+        "sync_on_approval": org.sync_on_approval,
+        "retry_max_retries": org.retry.max_retries,
+        "retry_base_delay_seconds": org.retry.base_delay_seconds,
+        "auto_retry_base_seconds": org.auto_retry.base_seconds,
+        "auto_retry_max_seconds": org.auto_retry.max_seconds,
+        "alert_consecutive_failures": org.alerts.consecutive_failures,
+        "alert_error_threshold": org.alerts.error_threshold,
+        "alert_error_window_hours": org.alerts.error_window_hours,
+        "alert_pending_hours": org.alerts.pending_hours,
+    }
+
+
+def list_orgs(conn: sa.Connection) -> list[OrgConfig]:
+    rows = conn.execute(sa.select(organizations).order_by(organizations.c.org_id))
+    return [_from_row(r) for r in rows]
+
+
+def find_org(conn: sa.Connection, org_id: str) -> OrgConfig | None:
+    row = conn.execute(sa.select(organizations).where(organizations.c.org_id == org_id)).first()
+    return _from_row(row) if row else None
+
+
+def get_org(conn: sa.Connection, org_id: str) -> OrgConfig:
+    org = find_org(conn, org_id)
+    if org is None:
+        raise UnknownOrganization(org_id)
+    return org
+
+
+def insert_org(conn: sa.Connection, org: OrgConfig, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    conn.execute(
+        organizations.insert().values(org_id=org.org_id, created_at=now, updated_at=now, **_to_values(org))
+    )
+
+
+def update_org(conn: sa.Connection, org: OrgConfig, now: datetime | None = None) -> None:
+    result = conn.execute(
+        organizations.update()
+        .where(organizations.c.org_id == org.org_id)
+        .values(updated_at=now or datetime.now(UTC), **_to_values(org))
+    )
+    if result.rowcount == 0:
+        raise UnknownOrganization(org.org_id)

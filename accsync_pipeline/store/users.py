@@ -1,0 +1,42 @@
+"""Users of the admin screens: org administrators and global administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from accsync_pipeline.domain.org import User
+from accsync_pipeline.store.schema import users
+
+
+def _from_row(row: sa.Row[Any]) -> User:
+    m = row._mapping
+    return User(m["user_id"], m["name"], m["email"], m["role"], m["org_id"])
+
+
+def insert_user(conn: sa.Connection, user: User) -> None:
+    conn.execute(
+        users.insert().values(
+            user_id=user.user_id, name=user.name, email=user.email, role=user.role, org_id=user.org_id
+        )
+    )
+
+
+def find_user(conn: sa.Connection, user_id: str) -> User | None:
+    row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).first()
+    return _from_row(row) if row else None
+
+
+def list_users(conn: sa.Connection) -> list[User]:
+    return [_from_row(r) for r in conn.execute(sa.select(users).order_by(users.c.user_id))]
+
+
+def org_admins(conn: sa.Connection, org_id: str) -> list[User]:
+    query = sa.select(users).where(users.c.org_id == org_id, users.c.role == "org_admin")
+    return [_from_row(r) for r in conn.execute(query.order_by(users.c.user_id))]
+
+
+def global_admins(conn: sa.Connection) -> list[User]:
+    query = sa.select(users).where(users.c.role == "global_admin").order_by(users.c.user_id)
+    return [_from_row(r) for r in conn.execute(query)]
