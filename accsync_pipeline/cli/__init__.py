@@ -13,7 +13,11 @@ COMMAND_MODULES = (
     "db",
     "demo",
     "org",
+    "sync",
+    "history",
     "schedule",
+    "sandbox",
+    "notifications",
 )
 
 

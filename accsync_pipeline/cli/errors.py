@@ -26,7 +26,9 @@ def run_cli(group: click.Group) -> NoReturn:
         sys.exit(e.exit_code)
     except sqlalchemy.exc.OperationalError as e:
         detail = str(e.orig).strip().splitlines()[0] if e.orig else "unknown error"
-        click.echo(f"error: cannot use the accsync database at {redact_url(database_url())}: {detail}", err=True)
+        click.echo(
+            f"error: cannot use the accsync database at {redact_url(database_url())}: {detail}", err=True
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

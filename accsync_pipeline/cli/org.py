@@ -38,7 +38,14 @@ def list_command(as_json: bool) -> None:
     echo_table(
         ["ORG", "NAME", "CONNECTOR", "ENABLED", "SCHEDULE", "TIMEZONE"],
         [
-            (o.org_id, o.name, o.connector_type, "yes" if o.enabled else "no", o.schedule.get("kind"), o.timezone)
+            (
+                o.org_id,
+                o.name,
+                o.connector_type,
+                "yes" if o.enabled else "no",
+                o.schedule.get("kind"),
+                o.timezone,
+            )
             for o in orgs
         ],
     )

@@ -8,7 +8,13 @@ import click
 
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.domain.schedule import DEFAULT_TIMEZONE, ScheduleError, describe, next_runs, validate_cron
+from accsync_pipeline.domain.schedule import (
+    DEFAULT_TIMEZONE,
+    ScheduleError,
+    describe,
+    next_runs,
+    validate_cron,
+)
 
 
 @click.group("schedule")
@@ -30,10 +36,8 @@ def _parse_after(text: str | None) -> datetime:
 
 @command.command("describe")
 @click.argument("expression")
-@click.option(
-    "--tz", "timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA timezone the schedule runs in."
-)
-@click.option("--count", type=click.IntRange(1, 100), default=5, show_default=True, help="How many runs to list.")
+@click.option("--tz", "timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA timezone.")
+@click.option("--count", type=click.IntRange(1, 100), default=5, show_default=True, help="Runs to list.")
 @click.option("--after", metavar="ISO-TIME", help="List runs after this time instead of after now.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def describe_command(expression: str, timezone: str, count: int, after: str | None, as_json: bool) -> None:

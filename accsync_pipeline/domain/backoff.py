@@ -13,5 +13,7 @@ def backoff_delay(consecutive_failures: int, base_seconds: int, max_seconds: int
     return timedelta(seconds=min(max_seconds, base_seconds * 2**exponent))
 
 
-def next_attempt_at(now: datetime, consecutive_failures: int, base_seconds: int, max_seconds: int) -> datetime:
+def next_attempt_at(
+    now: datetime, consecutive_failures: int, base_seconds: int, max_seconds: int
+) -> datetime:
     return now + backoff_delay(consecutive_failures, base_seconds, max_seconds)

@@ -106,7 +106,7 @@ def _parse_item(field: _Field, item: str) -> tuple[str, set[int] | None]:
             )
         text = f"{low}-{high}" if dash else str(low)
     if slash:
-        # Dagster warns and runs such a step as if it were absent of meaning (`*/90` is hourly).
+        # Dagster only warns about such a step, then runs more often than asked (`*/90` runs hourly).
         if step > high:
             raise ScheduleError(
                 f"{field.name} field: step {step} in '{item}' is larger than {high}, "
@@ -119,7 +119,7 @@ def _parse_item(field: _Field, item: str) -> tuple[str, set[int] | None]:
 def _parse_field(field: _Field, text: str) -> tuple[str, set[int] | None]:
     if field.name == "day-of-month" and text.lower() == "l":
         return "L", None
-    if field.name == "day-of-week" and "#" in text:
+    if field.name == "day-of-week" and "#" in text and "," not in text:
         day, _, nth = text.partition("#")
         if not nth.isdigit() or not 1 <= int(nth) <= 5:
             raise ScheduleError(f"day-of-week field: '#{nth}' must be #1-#5 (which week of the month)")
@@ -168,8 +168,8 @@ def validate_cron(expression: str) -> str:
         )
     # Quartz writes `?` for "no specific value"; in cron that is `*`.
     parsed = [
-        _parse_field(field, "*" if text == "?" and field.name.startswith("day") else text)
-        for field, text in zip(_FIELDS, tokens, strict=True)
+        _parse_field(field, "*" if value == "?" and field.name.startswith("day") else value)
+        for field, value in zip(_FIELDS, tokens, strict=True)
     ]
     days, months, weekdays = parsed[2][1], parsed[3][1], parsed[4]
     if days is not None and weekdays[0] == "*":

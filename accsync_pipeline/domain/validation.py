@@ -29,7 +29,8 @@ def skip_reason(
     if record.amount != record.amount.quantize(Decimal("0.01")):
         return "amount has more than two decimals"
     if record.currency not in supported_currencies:
-        return f"currency '{record.currency}' is not supported (supported: {', '.join(sorted(supported_currencies))})"
+        supported = ", ".join(sorted(supported_currencies))
+        return f"currency '{record.currency}' is not supported (supported: {supported})"
     return None
 
 

@@ -18,8 +18,8 @@ from accsync_pipeline.store.schema import approved_records
 XLEDGER_SANDBOX_PORT = 8101
 DYNAMICS_SANDBOX_PORT = 8102
 
-HLF_SECRET_ENV = "HLF_BC_CLIENT_SECRET"
-BLINDEFORBUNDET_TOKEN_ENV = "BLINDEFORBUNDET_XLEDGER_TOKEN"
+HLF_SECRET_ENV = "HLF_BC_CLIENT_SECRET"  # noqa: S105 - the name of a variable, not a secret
+BLINDEFORBUNDET_TOKEN_ENV = "BLINDEFORBUNDET_XLEDGER_TOKEN"  # noqa: S105 - a variable name
 
 FIRST_NAMES = (
     "Ingrid Kari Anne Solveig Marit Liv Astrid Hilde Berit Randi Nora Emma Sofie Ida Maja "
@@ -135,5 +135,3 @@ def seed(conn: sa.Connection, now: datetime | None = None, seed_value: int = 202
     conn.execute(approved_records.insert(), demo_records("hlf", 180, rng, now))
     conn.execute(approved_records.insert(), demo_records("blindeforbundet", 140, rng, now))
     return True
-
-

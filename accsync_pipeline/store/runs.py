@@ -56,9 +56,7 @@ def start_run(
         conn.execute(R.update().where(R.c.run_id == run_id).values(**values))
     else:
         conn.execute(
-            R.insert().values(
-                run_id=run_id, org_id=org_id, trigger=trigger, user_id=user_id, **values
-            )
+            R.insert().values(run_id=run_id, org_id=org_id, trigger=trigger, user_id=user_id, **values)
         )
 
 
@@ -79,7 +77,9 @@ def add_progress(conn: sa.Connection, run_id: str, exported: int, skipped: int, 
     )
 
 
-def finish_run(conn: sa.Connection, run_id: str, status: str, now: datetime, error: str | None = None) -> None:
+def finish_run(
+    conn: sa.Connection, run_id: str, status: str, now: datetime, error: str | None = None
+) -> None:
     conn.execute(R.update().where(R.c.run_id == run_id).values(status=status, finished_at=now, error=error))
 
 

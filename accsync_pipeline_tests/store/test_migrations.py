@@ -50,7 +50,9 @@ def describe_schema(engine: Engine) -> dict[str, Any]:
         )
         uniques = sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(table))
         pk = tuple(inspector.get_pk_constraint(table)["constrained_columns"])
-        fks = sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(table))
+        fks = sorted(
+            (tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(table)
+        )
         tables[table] = {"columns": columns, "indexes": indexes, "uniques": uniques, "pk": pk, "fks": fks}
     return tables
 
@@ -83,9 +85,7 @@ def test_upgrade_twice_changes_nothing(engine: Engine) -> None:
 
 def test_every_sensor_and_status_query_has_its_index(engine: Engine) -> None:
     indexed = {
-        (table, cols)
-        for table, info in describe_schema(engine).items()
-        for _, cols, _ in info["indexes"]
+        (table, cols) for table, info in describe_schema(engine).items() for _, cols, _ in info["indexes"]
     }
     for needed in [
         ("record_sync_state", ("org_id", "status", "record_type")),

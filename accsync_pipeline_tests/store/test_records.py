@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -12,29 +12,7 @@ from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.store import records
 from accsync_pipeline.store.records import RecordResult
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-def add_source(conn: sa.Connection, record_id: str, org_id: str = "hlf", **overrides: object) -> None:
-    row: dict[str, object] = {
-        "record_id": record_id,
-        "org_id": org_id,
-        "record_type": "reimbursement",
-        "person_id": "P1",
-        "person_name": "Kari Nordmann",
-        "employee_number": "20001",
-        "amount": Decimal("1234.50"),
-        "currency": "NOK",
-        "expense_account": "7140",
-        "description": "Reise",
-        "expense_date": NOW.date(),
-        "approved_at": NOW - timedelta(hours=1),
-        "approved_by": "approver",
-        "updated_at": NOW - timedelta(hours=1),
-    }
-    row.update(overrides)
-    conn.execute(approved_records.insert().values(**row))
+from accsync_pipeline_tests.factories import NOW, add_source
 
 
 def status_of(conn: sa.Connection, record_id: str) -> str:
@@ -83,7 +61,13 @@ def test_outcomes_move_records_and_log_each_attempt(engine: Engine) -> None:
             conn,
             [
                 RecordResult("R1", "hlf", SyncStatus.EXPORTED, external_id="GL-1"),
-                RecordResult("R2", "hlf", SyncStatus.FAILED, error="throttled", next_attempt_at=NOW + timedelta(minutes=5)),
+                RecordResult(
+                    "R2",
+                    "hlf",
+                    SyncStatus.FAILED,
+                    error="throttled",
+                    next_attempt_at=NOW + timedelta(minutes=5),
+                ),
                 RecordResult("R3", "hlf", SyncStatus.SKIPPED, skip_reason="no employee number"),
             ],
             "run-1",
@@ -94,7 +78,9 @@ def test_outcomes_move_records_and_log_each_attempt(engine: Engine) -> None:
         # R2 is queued again only once its backoff is due.
         assert records.count_queue(conn, "hlf", NOW) == {}
         assert records.count_queue(conn, "hlf", NOW + timedelta(minutes=5)) == {"reimbursement": 1}
-        log = conn.execute(sa.select(sync_attempts.c.record_id, sync_attempts.c.outcome).order_by("record_id")).all()
+        log = conn.execute(
+            sa.select(sync_attempts.c.record_id, sync_attempts.c.outcome).order_by("record_id")
+        ).all()
     assert [tuple(r) for r in log] == [("R1", "exported"), ("R2", "failed"), ("R3", "skipped")]
 
 
@@ -103,19 +89,31 @@ def test_manual_retry_resets_backoff_and_success_resolves_the_failed_entry(engin
         add_source(conn, "R1")
         add_source(conn, "R2")
         records.intake(conn, "hlf", NOW)
-        failure = RecordResult("R1", "hlf", SyncStatus.FAILED, error="503", next_attempt_at=NOW + timedelta(hours=6))
-        records.write_results(conn, [failure, RecordResult("R2", "hlf", SyncStatus.FAILED, error="x")], "run-1", "schedule", NOW)
+        failure = RecordResult(
+            "R1", "hlf", SyncStatus.FAILED, error="503", next_attempt_at=NOW + timedelta(hours=6)
+        )
+        records.write_results(
+            conn, [failure, RecordResult("R2", "hlf", SyncStatus.FAILED, error="x")], "run-1", "schedule", NOW
+        )
         assert records.release_for_manual_retry(conn, "hlf", ["R1"], NOW) == ["R1"]
         assert status_of(conn, "R1") == "pending" and status_of(conn, "R2") == "failed"
         assert records.count_queue(conn, "hlf", NOW, record_ids=["R1"]) == {"reimbursement": 1}
-        records.write_results(conn, [RecordResult("R1", "hlf", SyncStatus.EXPORTED, external_id="GL-9")], "run-2", "retry", NOW)
-        state = conn.execute(sa.select(record_sync_state).where(record_sync_state.c.record_id == "R1")).one()._mapping
+        records.write_results(
+            conn, [RecordResult("R1", "hlf", SyncStatus.EXPORTED, external_id="GL-9")], "run-2", "retry", NOW
+        )
+        state = (
+            conn.execute(sa.select(record_sync_state).where(record_sync_state.c.record_id == "R1"))
+            .one()
+            ._mapping
+        )
         entries = conn.execute(
             sa.select(sync_attempts.c.outcome, sync_attempts.c.resolved_by_run_id, sync_attempts.c.run_id)
             .where(sync_attempts.c.record_id == "R1")
             .order_by(sync_attempts.c.attempt_id)
         ).all()
-    assert state["attempt_count"] == 2 and state["consecutive_failures"] == 0 and state["external_id"] == "GL-9"
+    assert (
+        state["attempt_count"] == 2 and state["consecutive_failures"] == 0 and state["external_id"] == "GL-9"
+    )
     assert [tuple(e) for e in entries] == [("failed", "run-2", "run-1"), ("exported", None, "run-2")]
 
 

@@ -1,0 +1,39 @@
+"""`accsync history`: an organization's sync log, from Dagster's run storage."""
+
+from __future__ import annotations
+
+import click
+
+from accsync_pipeline.cli.output import echo_json, echo_table
+from accsync_pipeline.cli.sync import load_org
+from accsync_pipeline.service.dagster_home import dagster_instance
+from accsync_pipeline.service.history import org_history
+
+
+@click.command("history")
+@click.option("--org", "org_id", required=True, help="Organization slug.")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def command(org_id: str, limit: int, as_json: bool) -> None:
+    """The org's sync log: past runs from Dagster's run storage."""
+    load_org(org_id)
+    entries = org_history(dagster_instance(), org_id, limit)
+    if as_json:
+        echo_json([e.__dict__ for e in entries])
+        return
+    echo_table(
+        ["STARTED (UTC)", "TRIGGER", "USER", "EXPORTED", "SKIPPED", "FAILED", "OUTCOME", "RUN"],
+        [
+            (
+                (e.started_at or e.created_at).strftime("%Y-%m-%d %H:%M"),
+                e.trigger,
+                e.user_id or "",
+                e.exported,
+                e.skipped,
+                e.failed,
+                e.status,
+                e.run_id[:8],
+            )
+            for e in entries
+        ],
+    )

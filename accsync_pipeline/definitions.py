@@ -1,0 +1,26 @@
+"""The `accsync_pipeline` code location, loaded by workspace.yaml."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from accsync_pipeline.defs.assets import export_approved_records
+from accsync_pipeline.defs.jobs import sync_job
+from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
+from accsync_pipeline.defs.schedules import build_org_schedules
+from accsync_pipeline.defs.sensors.partitions import organization_partitions_sensor
+from accsync_pipeline.defs.sensors.run_outcome import sync_run_failure_sensor
+
+
+def build_definitions() -> dg.Definitions:
+    """Built when the code location loads: per-org schedules come from the accsync database."""
+    return dg.Definitions(
+        assets=[export_approved_records],
+        jobs=[sync_job],
+        schedules=build_org_schedules(),
+        sensors=[organization_partitions_sensor, sync_run_failure_sensor],
+        resources={"accsync_db": AccsyncDatabase(), "connectors": ConnectorFactory()},
+    )
+
+
+defs = build_definitions()

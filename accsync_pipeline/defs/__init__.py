@@ -1,0 +1,1 @@
+"""Everything Dagster: partitions, assets, the sync job, schedules and sensors."""

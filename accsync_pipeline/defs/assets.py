@@ -1,0 +1,149 @@
+"""Export assets: one per record type, partitioned by organization, computed by one subsettable op.
+
+One op exports both record types of an org so that a run holds one connector (one token,
+one connection pool, one concurrency budget against the accounting system) and knows when
+the whole sync ended.
+"""
+
+# No `from __future__ import annotations` here: Dagster reads the op's config annotation at runtime.
+
+import time
+from collections.abc import Iterator
+from typing import NoReturn
+
+import dagster as dg
+
+from accsync_pipeline.connectors.errors import FatalError, RetriableError
+from accsync_pipeline.defs.partitions import organization_partitions
+from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
+from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.records import RecordType, Trigger
+from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG, USER_TAG
+from accsync_pipeline.service.export import ExportSummary, RunContext, export_org, utc_now
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import runs as run_store
+
+ASSET_KEYS = {
+    RecordType.REIMBURSEMENT: dg.AssetKey("reimbursements"),
+    RecordType.HONORARIUM: dg.AssetKey("honorariums"),
+}
+RECORD_TYPE_OF = {key: record_type for record_type, key in ASSET_KEYS.items()}
+MAX_LISTED = 50  # records listed by name in a materialization's tables; counts are always complete
+
+
+class SyncConfig(dg.Config):
+    """Optional narrowing of one sync run."""
+
+    record_ids: list[str] | None = None
+    record_types: list[str] | None = None
+
+
+def _table(rows: list[tuple[str, str]], column: str) -> dg.TableMetadataValue:
+    schema = dg.TableSchema(columns=[dg.TableColumn("record_id", "string"), dg.TableColumn(column, "string")])
+    records = [dg.TableRecord({"record_id": rid, column: text}) for rid, text in rows[:MAX_LISTED]]
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def _metadata(summary: ExportSummary, seconds: float) -> dict[str, dg.MetadataValue]:
+    return {
+        "exported": dg.MetadataValue.int(summary.exported),
+        "recovered_by_lookup": dg.MetadataValue.int(summary.recovered),
+        "skipped": dg.MetadataValue.int(len(summary.skipped)),
+        "failed": dg.MetadataValue.int(len(summary.failed)),
+        "skipped_records": _table(summary.skipped, "reason"),
+        "failed_records": _table(summary.failed, "error"),
+        "duration_seconds": dg.MetadataValue.float(round(seconds, 3)),
+    }
+
+
+def _ensure_sync_tags(context: dg.AssetExecutionContext, org_id: str) -> tuple[str, str | None]:
+    """A run launched from the Dagster UI has only the partition tag; give it the sync log's tags."""
+    tags = context.run.tags
+    if ORG_TAG not in tags or TRIGGER_TAG not in tags:
+        added = {ORG_TAG: org_id, TRIGGER_TAG: tags.get(TRIGGER_TAG, Trigger.MANUAL.value)}
+        context.instance.add_run_tags(context.run.run_id, added)
+        return added[TRIGGER_TAG], tags.get(USER_TAG)
+    return tags[TRIGGER_TAG], tags.get(USER_TAG)
+
+
+@dg.multi_asset(
+    name="export_approved_records",
+    specs=[
+        dg.AssetSpec(
+            key,
+            description=f"Approved {record_type.value} records of an organization, posted to its ledger.",
+            group_name="accsync",
+            skippable=True,
+        )
+        for record_type, key in ASSET_KEYS.items()
+    ],
+    partitions_def=organization_partitions,
+    can_subset=True,
+)
+def export_approved_records(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    accsync_db: AccsyncDatabase,
+    connectors: ConnectorFactory,
+) -> Iterator[dg.MaterializeResult[None]]:
+    """Export the organization's pending approved records through its connector."""
+    org_id = context.partition_key
+    engine = accsync_db.engine
+    trigger, user_id = _ensure_sync_tags(context, org_id)
+    with engine.begin() as conn:
+        org = org_store.get_org(conn, org_id)
+        run_store.start_run(conn, context.run.run_id, org_id, trigger, user_id, utc_now())
+    selected = [RECORD_TYPE_OF[k] for k in context.selected_asset_keys]
+    wanted = [t.value for t in selected if t.value in org.record_types]
+    if config.record_types is not None:
+        wanted = [t for t in wanted if t in config.record_types]
+    started = time.monotonic()
+    connector = connectors.for_org(org)
+    try:
+        summaries = export_org(
+            engine, connector, org, RunContext(context.run.run_id, trigger), wanted, config.record_ids
+        )
+    except RetriableError as e:
+        _retry_or_fail(context, accsync_db, org, e)
+    except FatalError as e:
+        _finish(accsync_db, context.run.run_id, "failure", str(e))
+        raise dg.Failure(description=f"{org.connector_type} for {org_id}: {e}", allow_retries=False) from e
+    finally:
+        connector.close()
+    _finish(accsync_db, context.run.run_id, "success", None)
+    seconds = time.monotonic() - started
+    for record_type in wanted:
+        summary = summaries[record_type]
+        context.log.info(
+            f"{record_type}: exported {summary.exported}, "
+            f"skipped {len(summary.skipped)}, failed {len(summary.failed)}"
+        )
+        yield dg.MaterializeResult(
+            asset_key=ASSET_KEYS[RecordType(record_type)], metadata=_metadata(summary, seconds)
+        )
+
+
+def _finish(db: AccsyncDatabase, run_id: str, status: str, error: str | None) -> None:
+    with db.engine.begin() as conn:
+        run_store.finish_run(conn, run_id, status, utc_now(), error)
+
+
+def _retry_or_fail(
+    context: dg.AssetExecutionContext, db: AccsyncDatabase, org: OrgConfig, error: RetriableError
+) -> NoReturn:
+    """Whole-batch transient failure: retry with exponential backoff, by the org's own settings."""
+    attempt = context.retry_number
+    if attempt < org.retry.max_retries:
+        wait = org.retry.base_delay_seconds * 2**attempt
+        if error.retry_after is not None:
+            wait = max(wait, int(error.retry_after))
+        context.log.warning(
+            f"transient failure, retry {attempt + 1} of {org.retry.max_retries} in {wait}s: {error}"
+        )
+        raise dg.RetryRequested(max_retries=org.retry.max_retries, seconds_to_wait=wait) from error
+    _finish(db, context.run.run_id, "failure", str(error))
+    raise dg.Failure(
+        description=f"{org.connector_type} for {org.org_id} failed after {attempt} retries: {error}",
+        metadata={"org": org.org_id, "connector": org.connector_type, "error": str(error)},
+        allow_retries=False,
+    ) from error

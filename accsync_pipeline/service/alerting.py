@@ -1,0 +1,135 @@
+"""Alert evaluation and run-failure notices: read the facts, apply the rules, tell the right people once.
+
+The alert sensor calls `evaluate_alerts` on every tick and the run-failure sensor calls
+`notify_run_failed`; both are safe to repeat, because each notification carries a dedupe key
+that a recipient can hold only once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from accsync_pipeline.domain import alerts as rules
+from accsync_pipeline.domain.alerts import ActiveAlert, Audience, Notice, OrgFacts, Rule
+from accsync_pipeline.store import alerts as alert_store
+from accsync_pipeline.store import notifications as notification_store
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import users as user_store
+from accsync_pipeline.store.notifications import NotificationContent
+
+# Orgs alerting at once from which global administrators get one platform alert instead.
+PLATFORM_THRESHOLD = rules.DEFAULT_PLATFORM_THRESHOLD
+
+
+@dataclass(frozen=True)
+class AlertReport:
+    """What one evaluation changed: alert keys opened and cleared, notifications written."""
+
+    opened: tuple[str, ...]
+    cleared: tuple[str, ...]
+    notifications_written: int
+
+
+def read_facts(conn: sa.Connection, now: datetime) -> list[OrgFacts]:
+    """Every organization's alert facts, from three queries whatever the number of orgs."""
+    failing = alert_store.failing_records(conn)
+    errors = alert_store.recent_errors(conn, now)
+    overdue = alert_store.overdue_pending(conn, now)
+    facts = []
+    for org in org_store.list_orgs(conn):
+        overdue_count, oldest = overdue.get(org.org_id, (0, None))
+        facts.append(
+            OrgFacts(
+                org_id=org.org_id,
+                name=org.name,
+                enabled=org.enabled,
+                thresholds=org.alerts,
+                failing_records=tuple(failing.get(org.org_id, ())),
+                recent_errors=errors.get(org.org_id, 0),
+                overdue_pending=overdue_count,
+                oldest_pending_at=oldest,
+            )
+        )
+    return facts
+
+
+def _with_global_admins_told(conn: sa.Connection, active: list[ActiveAlert]) -> list[ActiveAlert]:
+    """Mark the open error-threshold alerts whose opening notice a global administrator holds."""
+    keys = {rules.opening_key(a.alert_key, a.opened_at): a for a in active if a.rule == Rule.ERROR_THRESHOLD}
+    global_ids = [u.user_id for u in user_store.global_admins(conn)]
+    told = notification_store.holders_of(conn, list(keys), global_ids)
+    told_alerts = {keys[k].alert_key for k in told}
+    return [dataclasses.replace(a, global_admins_told=a.alert_key in told_alerts) for a in active]
+
+
+def _deliver(conn: sa.Connection, notices: Sequence[Notice], now: datetime) -> int:
+    """Address each notice to the users of its audience; returns how many notifications are new."""
+    recipients: dict[tuple[Audience, str | None], list[str]] = {}
+    written = 0
+    for notice in notices:
+        audience = (notice.audience, notice.org_id if notice.audience == Audience.ORG_ADMINS else None)
+        if audience not in recipients:
+            users = (
+                user_store.org_admins(conn, notice.org_id or "")
+                if notice.audience == Audience.ORG_ADMINS
+                else user_store.global_admins(conn)
+            )
+            recipients[audience] = [u.user_id for u in users]
+        content = NotificationContent(
+            org_id=notice.org_id,
+            severity=str(notice.severity),
+            title=notice.title,
+            body=notice.body,
+            link=notice.link,
+            dedupe_key=notice.dedupe_key,
+        )
+        written += notification_store.insert_for(conn, recipients[audience], content, now)
+    return written
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def evaluate_alerts(
+    conn: sa.Connection, now: datetime, platform_threshold: int = PLATFORM_THRESHOLD
+) -> AlertReport:
+    """Evaluate every alert rule once: open and clear alerts, and notify each recipient once per change.
+
+    Call inside one transaction: alert state and notifications commit together, so a crash in
+    between neither loses a notice nor sends one twice. Two evaluations racing on the same alert
+    make the later one fail with `AlertStateConflict` and roll back; its next tick sees the result.
+    """
+    _require_aware(now)
+    facts = read_facts(conn, now)
+    active = _with_global_admins_told(conn, alert_store.active_alerts(conn))
+    decisions = rules.evaluate(facts, active, now, platform_threshold)
+    for key in decisions.cleared:
+        alert_store.clear_alert(conn, key, now)
+    for opening in decisions.opened:
+        alert_store.open_alert(conn, opening, now)
+    written = _deliver(conn, decisions.notices, now)
+    return AlertReport(
+        opened=tuple(o.alert_key for o in decisions.opened),
+        cleared=decisions.cleared,
+        notifications_written=written,
+    )
+
+
+def notify_run_failed(
+    conn: sa.Connection, org_id: str, connector_type: str, run_id: str, error: str | None, now: datetime
+) -> int:
+    """Tell the org's administrators that every retry of sync run `run_id` failed (once per run).
+
+    Returns how many notifications are new: 0 when called again for the same run.
+    """
+    _require_aware(now)
+    org = org_store.find_org(conn, org_id)
+    notice = rules.run_failed_notice(org_id, org.name if org else org_id, connector_type, run_id, error)
+    return _deliver(conn, [notice], now)

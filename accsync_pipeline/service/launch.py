@@ -1,0 +1,49 @@
+"""Launching a sync run: the request, its run config and tags, and the one-sync-per-org check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from accsync_pipeline.domain.run_tags import sync_run_tags
+
+SYNC_OP = "export_approved_records"
+ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+
+
+class SyncAlreadyRunning(Exception):
+    """A sync for this org is queued or running; a second one is refused."""
+
+    def __init__(self, org_id: str, run_id: str) -> None:
+        super().__init__(
+            f"a sync for {org_id} is already queued or running (run {run_id}); wait for it to finish"
+        )
+        self.org_id = org_id
+        self.run_id = run_id
+
+
+class DagsterUnavailable(Exception):
+    """Dagster could not be reached or refused the request; the message says which."""
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    org_id: str
+    trigger: str
+    user_id: str | None = None
+    record_ids: Sequence[str] | None = None
+    record_types: Sequence[str] | None = None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return sync_run_tags(self.org_id, self.trigger, self.user_id)
+
+    @property
+    def run_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if self.record_ids is not None:
+            config["record_ids"] = list(self.record_ids)
+        if self.record_types is not None:
+            config["record_types"] = list(self.record_types)
+        return {"ops": {SYNC_OP: {"config": config}}}

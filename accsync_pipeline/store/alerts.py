@@ -1,0 +1,161 @@
+"""Alert state (which conditions are open) and the facts the alert rules are evaluated on.
+
+Each fact is one query over all organizations, whatever their number: the alert sensor runs
+every few minutes against a thousand orgs and a million records. Thresholds are per org, so
+the queries join `organizations` and compare against its columns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from accsync_pipeline.domain.alerts import ActiveAlert, AlertOpening, FailingRecord, Rule
+from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.store.schema import alert_state, organizations, record_sync_state, sync_attempts
+from accsync_pipeline.store.types import UtcDateTime
+
+ORG = organizations
+S = record_sync_state
+
+# A record still owes an export while it is in one of these; manual retry makes a failed record
+# pending without resetting its failures, and that must not count as resolved.
+UNEXPORTED = (SyncStatus.FAILED, SyncStatus.PENDING, SyncStatus.IN_FLIGHT)
+
+
+class AlertStateConflict(RuntimeError):
+    """Another evaluation changed the same alert first; this one must roll back and run again."""
+
+
+def active_alerts(conn: sa.Connection) -> list[ActiveAlert]:
+    query = sa.select(alert_state).where(alert_state.c.active.is_(True)).order_by(alert_state.c.alert_key)
+    return [
+        ActiveAlert(
+            alert_key=m["alert_key"],
+            rule=Rule(m["rule"]),
+            org_id=m["org_id"],
+            opened_at=m["opened_at"],
+            details=dict(m["details"] or {}),
+        )
+        for m in (r._mapping for r in conn.execute(query))
+    ]
+
+
+def open_alert(conn: sa.Connection, opening: AlertOpening, now: datetime) -> None:
+    """Mark a condition open; a condition that opened and cleared before keeps its row."""
+    values = {
+        "rule": str(opening.rule),
+        "org_id": opening.org_id,
+        "active": True,
+        "opened_at": now,
+        "cleared_at": None,
+        "details": dict(opening.details),
+    }
+    reopened = conn.execute(
+        alert_state.update()
+        .where(alert_state.c.alert_key == opening.alert_key, alert_state.c.active.is_(False))
+        .values(**values)
+    )
+    if reopened.rowcount:
+        return
+    try:
+        conn.execute(alert_state.insert().values(alert_key=opening.alert_key, **values))
+    except sa.exc.IntegrityError as e:
+        raise AlertStateConflict(f"alert {opening.alert_key} is already open") from e
+
+
+def clear_alert(conn: sa.Connection, alert_key: str, now: datetime) -> None:
+    cleared = conn.execute(
+        alert_state.update()
+        .where(alert_state.c.alert_key == alert_key, alert_state.c.active.is_(True))
+        .values(active=False, cleared_at=now)
+    )
+    if not cleared.rowcount:
+        raise AlertStateConflict(f"alert {alert_key} is not open")
+
+
+@dataclass(frozen=True)
+class _Cutoffs:
+    """`now` minus each org's own number of hours, as SQL that works alike on SQLite and PostgreSQL.
+
+    Date arithmetic on a column differs per database; orgs use few distinct values, so each
+    becomes a literal picked by a CASE. `earliest` and `latest` bound every org's cutoff, so
+    that a plain range on the indexed time column narrows the scan before the CASE is applied.
+    """
+
+    per_org: sa.ColumnElement[datetime]
+    earliest: datetime
+    latest: datetime
+
+
+def _cutoffs(conn: sa.Connection, hours_column: sa.Column[int], now: datetime) -> _Cutoffs | None:
+    hours = sorted(h for (h,) in conn.execute(sa.select(hours_column).distinct()))
+    if not hours:
+        return None
+    per_org = sa.case(
+        *[(hours_column == h, sa.literal(now - timedelta(hours=h), UtcDateTime)) for h in hours],
+        else_=sa.literal(now, UtcDateTime),
+    )
+    return _Cutoffs(per_org, now - timedelta(hours=hours[-1]), now - timedelta(hours=hours[0]))
+
+
+def failing_records(conn: sa.Connection) -> dict[str, list[FailingRecord]]:
+    """Per org, the unexported records that failed at least the org's limit of attempts in a row."""
+    query = (
+        sa.select(S.c.org_id, S.c.record_id, S.c.record_type, S.c.consecutive_failures, S.c.last_error)
+        .select_from(S.join(ORG, ORG.c.org_id == S.c.org_id))
+        .where(S.c.status.in_(UNEXPORTED), S.c.consecutive_failures >= ORG.c.alert_consecutive_failures)
+        .order_by(S.c.org_id, S.c.record_id)
+    )
+    by_org: dict[str, list[FailingRecord]] = defaultdict(list)
+    for r in conn.execute(query):
+        by_org[r.org_id].append(
+            FailingRecord(r.record_id, r.record_type, r.consecutive_failures, r.last_error)
+        )
+    return dict(by_org)
+
+
+def recent_errors(conn: sa.Connection, now: datetime) -> dict[str, int]:
+    """Per org, failed attempts within the org's error window that no later export has put right.
+
+    Counting only what is still wrong lets the alert clear once the failed records are retried
+    successfully, instead of waiting for the window to pass.
+    """
+    A = sync_attempts
+    cutoff = _cutoffs(conn, ORG.c.alert_error_window_hours, now)
+    if cutoff is None:
+        return {}
+    query = (
+        sa.select(A.c.org_id, sa.func.count())
+        .select_from(A.join(ORG, ORG.c.org_id == A.c.org_id))
+        .where(
+            A.c.outcome == "failed",
+            A.c.resolved_by_run_id.is_(None),
+            A.c.attempted_at > cutoff.earliest,
+            A.c.attempted_at > cutoff.per_org,
+        )
+        .group_by(A.c.org_id)
+    )
+    return {org_id: int(count) for org_id, count in conn.execute(query)}
+
+
+def overdue_pending(conn: sa.Connection, now: datetime) -> dict[str, tuple[int, datetime]]:
+    """Per enabled org: how many pending records were approved longer ago than its limit, and the oldest."""
+    cutoff = _cutoffs(conn, ORG.c.alert_pending_hours, now)
+    if cutoff is None:
+        return {}
+    query = (
+        sa.select(S.c.org_id, sa.func.count(), sa.func.min(S.c.approved_at))
+        .select_from(S.join(ORG, ORG.c.org_id == S.c.org_id))
+        .where(
+            ORG.c.enabled.is_(True),
+            S.c.status == SyncStatus.PENDING,
+            S.c.approved_at < cutoff.latest,
+            S.c.approved_at < cutoff.per_org,
+        )
+        .group_by(S.c.org_id)
+    )
+    return {org_id: (int(count), oldest) for org_id, count, oldest in conn.execute(query)}
