@@ -172,6 +172,8 @@ def report(system: str) -> bool:
             f"ceiling {limit:6.0f}/s ({binding})  {ratio:5.0%}  peak RSS {run.peak_rss_mib:.0f} MiB"
         )
     naive_limit = 1000 / LATENCY_MS
+    if system == "xledger":  # the paced client never exceeds the burst rate
+        naive_limit = min(naive_limit, XLEDGER_BURST_PER_SECOND)
     print(
         f"  naive, one record per request, sequential ({naive.records} records, extrapolates linearly): "
         f"{naive.rate:.0f} records/s, ceiling {naive_limit:.0f}/s; "

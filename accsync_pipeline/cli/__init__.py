@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "history",
     "schedule",
     "sandbox",
+    "run",
     "notifications",
 )
 

@@ -3,20 +3,104 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Callable
 from typing import Any
 
 import click
+import sqlalchemy as sa
 
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
+from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, OrgConfig
+from accsync_pipeline.service import org_config
+from accsync_pipeline.service.dagster_sync import apply_to_dagster
+from accsync_pipeline.service.org_config import ConfigChange, ConfigError
+from accsync_pipeline.service.org_settings import is_secret_key, secret_variable_fields
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.engine import create_engine
+
+HIDDEN = "<hidden>"
+CONNECTOR_TITLES = {"xledger": "Xledger", "dynamics": "Business Central (--connector dynamics)"}
 
 
 def org_as_dict(org: OrgConfig) -> dict[str, Any]:
     """Everything about an org that may be shown: settings hold names of secret variables, never values."""
-    return dataclasses.asdict(org)
+    data = dataclasses.asdict(org)
+    # Rows written outside this tool could hold a secret under a secret-like key; never print it.
+    data["connector_settings"] = {
+        k: (HIDDEN if is_secret_key(k) else v) for k, v in org.connector_settings.items()
+    }
+    return data
+
+
+def load_org(org_id: str) -> OrgConfig:
+    engine = create_engine()
+    with engine.connect() as conn:
+        org = org_store.find_org(conn, org_id)
+    engine.dispose()
+    if org is None:
+        raise UserError(f"unknown organization '{org_id}' (see `accsync org list`)")
+    return org
+
+
+def save_change(org_id: str, operation: Callable[[sa.Connection], ConfigChange]) -> ConfigChange:
+    """Run one configuration operation in a transaction; each problem becomes a line, nothing is saved."""
+    engine = create_engine()
+    try:
+        with engine.begin() as conn:
+            change = operation(conn)
+    except ConfigError as e:
+        raise UserError("nothing saved:\n  " + "\n  ".join(e.lines())) from None
+    except org_store.UnknownOrganization as e:
+        raise UserError(str(e)) from None
+    finally:
+        engine.dispose()
+    if change.affects_dagster:
+        update = apply_to_dagster(org_id)
+        click.echo(update.message if update.ok else f"warning: {update.message}", err=not update.ok)
+    return change
+
+
+def parse_settings(assignments: tuple[str, ...], *, empty_removes: bool) -> dict[str, Any]:
+    """KEY=VALUE pairs; an empty VALUE removes the key (back to its default) when `empty_removes`."""
+    settings: dict[str, Any] = {}
+    for position, assignment in enumerate(assignments, start=1):
+        key, equals, value = assignment.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            # The text is not repeated: it may be a secret pasted in the wrong place.
+            raise UserError(f"--setting number {position} is not KEY=VALUE; nothing saved")
+        if value.strip():
+            settings[key] = value.strip()
+        elif empty_removes:
+            settings[key] = None
+    return settings
+
+
+def _warn_unset_secret_variables(org: OrgConfig) -> None:
+    for field in secret_variable_fields(org.connector_type):
+        variable = org.connector_settings.get(field)
+        if variable and not os.environ.get(variable):
+            click.echo(
+                f"note: {variable} ({field}) is not set here; Dagster's processes need it, "
+                f"and so does `accsync org test {org.org_id}`",
+                err=True,
+            )
+
+
+def settings_help() -> str:
+    """The settings each connector takes, from the connector's own settings model."""
+    lines = ["\b", "Settings (--setting KEY=VALUE):"]
+    for connector_type, model in CONNECTOR_SETTINGS.items():
+        lines.append(f"  {CONNECTOR_TITLES.get(connector_type, connector_type)}:")
+        for name, info in model.model_fields.items():
+            default = "required" if info.is_required() else f"optional, default {info.default}"
+            about = f" {info.description}" if info.description else ""
+            lines.append(f"    {name} ({default}).{about}")
+    lines.append("  Secrets are never stored: *_env settings name the variable that holds them.")
+    return "\n".join(lines)
 
 
 @click.group("org")
@@ -56,13 +140,7 @@ def list_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show_command(org_id: str, as_json: bool) -> None:
     """Show one organization's integration configuration."""
-    engine = create_engine()
-    with engine.connect() as conn:
-        org = org_store.find_org(conn, org_id)
-    engine.dispose()
-    if org is None:
-        raise UserError(f"unknown organization '{org_id}' (see `accsync org list`)")
-    data = org_as_dict(org)
+    data = org_as_dict(load_org(org_id))
     if as_json:
         echo_json(data)
         return
@@ -73,3 +151,76 @@ def show_command(org_id: str, as_json: bool) -> None:
                 click.echo(f"  {k}: {v}")
         else:
             click.echo(f"{key}: {value}")
+
+
+@command.command("add", epilog=settings_help())
+@click.argument("org_id")
+@click.option("--name", required=True, help="Display name of the organization.")
+@click.option("--connector", "connector_type", required=True, type=click.Choice(sorted(CONNECTOR_SETTINGS)))
+@click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="A connector setting.")
+@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA timezone of the org.")
+@click.option("--disabled", is_flag=True, help="Save it disabled: nothing syncs until `org set --enable`.")
+def add_command(
+    org_id: str, name: str, connector_type: str, assignments: tuple[str, ...], timezone: str, disabled: bool
+) -> None:
+    """Add an organization's integration. ORG is the app's organization slug.
+
+    Its schedule starts as Manual only; set one with `accsync schedule set`.
+    """
+    settings = parse_settings(assignments, empty_removes=False)
+    change = save_change(
+        org_id,
+        lambda conn: org_config.add_org(
+            conn, org_id, name, connector_type, settings, timezone=timezone, enabled=not disabled
+        ),
+    )
+    org = change.after
+    state = "enabled" if org.enabled else "disabled"
+    click.echo(
+        f"added {org.org_id} ({org.connector_type}, {state}); check it with `accsync org test {org_id}`"
+    )
+    _warn_unset_secret_variables(org)
+
+
+@command.command("set", epilog=settings_help())
+@click.argument("org_id")
+@click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="KEY= resets to default.")
+@click.option("--connector", "connector_type", type=click.Choice(sorted(CONNECTOR_SETTINGS)), help="Switch.")
+@click.option("--name", help="New display name.")
+@click.option("--enable/--disable", "enabled", default=None, help="Turn syncing on or off.")
+def set_command(
+    org_id: str,
+    assignments: tuple[str, ...],
+    connector_type: str | None,
+    name: str | None,
+    enabled: bool | None,
+) -> None:
+    """Change an organization's connector settings, or enable or disable its integration.
+
+    Switching --connector starts from empty settings: give all the new connector's settings.
+    """
+    settings = parse_settings(assignments, empty_removes=True)
+    if not settings and connector_type is None and name is None and enabled is None:
+        raise UserError("nothing to change: give --setting, --connector, --name, --enable or --disable")
+    change = save_change(
+        org_id,
+        lambda conn: org_config.update_integration(
+            conn, org_id, settings, enabled=enabled, connector_type=connector_type, name=name
+        ),
+    )
+    org = change.after
+    if change.before == org:
+        click.echo(f"{org_id} unchanged")
+        return
+    click.echo(f"saved {org_id} ({org.connector_type}, {'enabled' if org.enabled else 'disabled'})")
+    _warn_unset_secret_variables(org)
+
+
+@command.command("test")
+@click.argument("org_id")
+def test_command(org_id: str) -> None:
+    """Test the connection: authenticate and make one harmless read in the accounting system."""
+    check = org_config.test_connection(load_org(org_id))
+    if not check.ok:
+        raise UserError(f"connection failed: {check.message}")
+    click.echo(f"connection OK: {check.message}")

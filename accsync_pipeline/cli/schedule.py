@@ -1,12 +1,18 @@
-"""`accsync schedule ...`: sync schedules. `describe` checks a cron expression and shows when it runs."""
+"""`accsync schedule ...`: sync schedules.
+
+`describe` checks a cron expression and shows when it runs; `show` and `set` read and change
+an organization's schedule through the configuration service, which validates before saving.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import click
 
 from accsync_pipeline.cli.errors import UserError
+from accsync_pipeline.cli.org import load_org, save_change
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.domain.schedule import (
     DEFAULT_TIMEZONE,
@@ -15,6 +21,8 @@ from accsync_pipeline.domain.schedule import (
     next_runs,
     validate_cron,
 )
+from accsync_pipeline.service.org_config import update_sync_settings
+from accsync_pipeline.service.schedule_overview import ScheduleOverview, schedule_overview
 
 
 @click.group("schedule")
@@ -88,3 +96,131 @@ def describe_command(expression: str, timezone: str, count: int, after: str | No
         [f"next runs ({timezone})", "UTC"],
         [[f"{run:%Y-%m-%d %a %H:%M %Z (%z)}", f"{run.astimezone(UTC):%Y-%m-%d %H:%M}"] for run in runs],
     )
+
+
+def _echo_overview(overview: ScheduleOverview) -> None:
+    click.echo(f"org:              {overview.org_id}{'' if overview.enabled else ' (disabled)'}")
+    click.echo(f"schedule:         {overview.kind} {json.dumps(overview.spec)}")
+    click.echo(f"cron:             {overview.cron or '-'}")
+    click.echo(f"description:      {overview.description}")
+    if overview.problem:
+        click.echo(f"problem:          {overview.problem}")
+    click.echo(f"timezone:         {overview.timezone}")
+    click.echo(f"record types:     {', '.join(overview.record_types)}")
+    click.echo(f"retries:          {overview.max_retries} (first after {overview.retry_delay_seconds} s)")
+    click.echo(f"sync on approval: {'yes' if overview.sync_on_approval else 'no'}")
+    if overview.next_runs:
+        click.echo("")
+        echo_table(
+            [f"next runs ({overview.timezone})", "UTC"],
+            [
+                [f"{run:%Y-%m-%d %a %H:%M %Z (%z)}", f"{run.astimezone(UTC):%Y-%m-%d %H:%M}"]
+                for run in overview.next_runs
+            ],
+        )
+
+
+@command.command("show")
+@click.option("--org", "org_id", required=True, help="Organization slug.")
+@click.option("--after", metavar="ISO-TIME", help="List runs after this time instead of after now.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def show_command(org_id: str, after: str | None, as_json: bool) -> None:
+    """Show an organization's schedule, what it syncs, and its next 5 runs."""
+    overview = schedule_overview(load_org(org_id), _parse_after(after))
+    if as_json:
+        echo_json(overview.as_json())
+    else:
+        _echo_overview(overview)
+
+
+def _schedule_spec(
+    manual: bool,
+    daily: str | None,
+    weekly: tuple[str, str] | None,
+    monthly: tuple[str, str] | None,
+    cron: str | None,
+) -> dict[str, object] | None:
+    """The spec the chosen option stands for (None when none was given); the service checks its values."""
+    specs: dict[str, dict[str, object]] = {}
+    if manual:
+        specs["--manual"] = {"kind": "manual"}
+    if daily is not None:
+        specs["--daily"] = {"kind": "daily", "time": daily}
+    if weekly is not None:
+        specs["--weekly"] = {"kind": "weekly", "weekday": weekly[0].strip().lower(), "time": weekly[1]}
+    if monthly is not None:
+        day = monthly[0].strip().lower()
+        specs["--monthly"] = {
+            "kind": "monthly",
+            "day": int(day) if day.isdigit() else day,
+            "time": monthly[1],
+        }
+    if cron is not None:
+        specs["--cron"] = {"kind": "custom", "cron": cron}
+    if len(specs) > 1:
+        raise UserError(f"choose one schedule, not {' and '.join(specs)}")
+    return next(iter(specs.values()), None)
+
+
+def _record_types(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+@command.command("set")
+@click.option("--org", "org_id", required=True, help="Organization slug.")
+@click.option("--manual", is_flag=True, help="Only when someone starts a sync.")
+@click.option("--daily", metavar="HH:MM", help="Every day at this time.")
+@click.option("--weekly", nargs=2, metavar="DAY HH:MM", help="Every week, e.g. --weekly friday 16:00.")
+@click.option("--monthly", nargs=2, metavar="DAY HH:MM", help="Every month on day 1-28 or 'last'.")
+@click.option("--cron", metavar="EXPR", help='A cron expression, e.g. --cron "0 6,18 * * 1-5".')
+@click.option("--types", metavar="TYPES", help="Record types to sync: reimbursement,honorarium.")
+@click.option("--timezone", help="IANA timezone the schedule runs in, e.g. Europe/Oslo.")
+@click.option("--retries", type=int, metavar="N", help="Whole-batch retries of a failed run (0-10).")
+@click.option(
+    "--retry-delay", type=int, metavar="SECONDS", help="First retry delay, doubled each time (0-3600)."
+)
+@click.option(
+    "--sync-on-approval/--no-sync-on-approval", default=None, help="Sync as soon as a record is approved."
+)
+def set_command(
+    org_id: str,
+    manual: bool,
+    daily: str | None,
+    weekly: tuple[str, str] | None,
+    monthly: tuple[str, str] | None,
+    cron: str | None,
+    types: str | None,
+    timezone: str | None,
+    retries: int | None,
+    retry_delay: int | None,
+    sync_on_approval: bool | None,
+) -> None:
+    """Set when an organization syncs and what; prints the schedule in words and its next run."""
+    spec = _schedule_spec(manual, daily, weekly, monthly, cron)
+    retry: dict[str, object] = {}
+    if retries is not None:
+        retry["max_retries"] = retries
+    if retry_delay is not None:
+        retry["base_delay_seconds"] = retry_delay
+    record_types = _record_types(types)
+    if spec is None and not retry and record_types is None and timezone is None and sync_on_approval is None:
+        raise UserError(
+            "nothing to change: give --manual, --daily, --weekly, --monthly or --cron (or --types, ...)"
+        )
+    save_change(
+        org_id,
+        lambda conn: update_sync_settings(
+            conn,
+            org_id,
+            schedule_spec=spec,
+            record_types=record_types,
+            retry=retry or None,
+            sync_on_approval=sync_on_approval,
+            timezone=timezone,
+        ),
+    )
+    overview = schedule_overview(load_org(org_id), datetime.now(UTC), count=1)
+    click.echo(f"{org_id}: {overview.description}")
+    if overview.next_runs:
+        run = overview.next_runs[0]
+        click.echo(f"next run: {run:%Y-%m-%d %a %H:%M %Z} ({run.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")

@@ -13,7 +13,6 @@ amounts are echoed as strings, as under `IEEE754Compatible=true`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -30,7 +29,7 @@ from starlette.routing import Route
 
 from accsync_pipeline.sandbox.control import Stats, control_routes
 from accsync_pipeline.sandbox.dynamics_journal import LineError, filtered_keys, stored_line, validated_line
-from accsync_pipeline.sandbox.faults import SCOPE_KEY, Action, FaultMiddleware, FaultState
+from accsync_pipeline.sandbox.faults import SCOPE_KEY, Action, FaultMiddleware, FaultState, pad_to_latency
 from accsync_pipeline.sandbox.ledger import Ledger
 from accsync_pipeline.sandbox.limits import ConcurrencyGate, SlidingWindow
 
@@ -137,9 +136,7 @@ class DynamicsSandbox:
             )
         self.stats.peak_concurrency = max(self.stats.peak_concurrency, self._gate.peak)
         try:
-            if self.faults.plan.latency_ms:
-                await asyncio.sleep(self.faults.plan.latency_ms / 1000)
-            return await self._handle(request)
+            return await pad_to_latency(self._handle(request), self.faults.plan.latency_ms)
         finally:
             self._gate.leave()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Awaitable
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Receive, Scope, Send
@@ -16,7 +18,7 @@ class FaultPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    latency_ms: int = Field(default=0, ge=0, description="Added to every API request before it is processed.")
+    latency_ms: int = Field(default=0, ge=0, description="Least time every API request spends in the server.")
     throttle: int = Field(default=0, ge=0, description="Next N postings are throttled (nothing stored).")
     throttle_retry_after: float = Field(
         default=1.0, ge=0, description="Seconds the throttle answer asks to wait."
@@ -57,6 +59,8 @@ class Action(StrEnum):
     STALL_AFTER_COMMIT = "stall_after_commit"
 
 
+T = TypeVar("T")
+
 # Scope key through which a handler tells `FaultMiddleware` what to do with its answer.
 SCOPE_KEY = "accsync.sandbox.after"
 
@@ -90,6 +94,21 @@ class FaultState:
             return None
         self.plan.line_faults -= 1
         return self.plan.line_fault_status, self.plan.line_fault_commits
+
+
+async def pad_to_latency(handling: Awaitable[T], latency_ms: int) -> T:
+    """Await `handling`, then wait until `latency_ms` have passed since it started.
+
+    Latency is the time a request spends in the server, processing included, so that a
+    benchmark's ceiling (requests at once / latency) is what the sandbox really allows. The
+    work happens first: a client that times out has left a committed posting behind.
+    """
+    started = time.monotonic()
+    result = await handling
+    remaining = latency_ms / 1000 - (time.monotonic() - started)
+    if remaining > 0:
+        await asyncio.sleep(remaining)
+    return result
 
 
 async def drop_connection(receive: Receive, send: Send) -> None:

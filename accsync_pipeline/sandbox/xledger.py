@@ -11,7 +11,6 @@ The validation rules applied to each input are the sandbox's own, not Xledger's.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import json
@@ -27,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from accsync_pipeline.sandbox.control import Stats, control_routes
-from accsync_pipeline.sandbox.faults import SCOPE_KEY, Action, FaultMiddleware, FaultState
+from accsync_pipeline.sandbox.faults import SCOPE_KEY, Action, FaultMiddleware, FaultState, pad_to_latency
 from accsync_pipeline.sandbox.ledger import Ledger
 from accsync_pipeline.sandbox.limits import ConcurrencyGate, TokenBucket
 from accsync_pipeline.sandbox.xledger_schema import schema
@@ -160,13 +159,13 @@ class XledgerSandbox:
             return _answer([_error("concurrency limit reached", "BAD_REQUEST.CONCURRENCY_LIMIT_REACHED")])
         self.stats.peak_concurrency = max(self.stats.peak_concurrency, self._gate.peak)
         try:
-            if self.faults.plan.latency_ms:
-                await asyncio.sleep(self.faults.plan.latency_ms / 1000)
-            return self._execute(request, document, variables, is_mutation)
+            return await pad_to_latency(
+                self._execute(request, document, variables, is_mutation), self.faults.plan.latency_ms
+            )
         finally:
             self._gate.leave()
 
-    def _execute(
+    async def _execute(
         self, request: Request, document: DocumentNode, variables: Any, is_mutation: bool
     ) -> Response:
         action = Action.NONE

@@ -18,6 +18,12 @@ from accsync_pipeline.store.schema import approved_records
 XLEDGER_SANDBOX_PORT = 8101
 DYNAMICS_SANDBOX_PORT = 8102
 
+# The demo's Business Central company and journal, as `accsync run` starts its sandbox.
+DEMO_TENANT = "hlf-demo-tenant"
+DEMO_COMPANY_ID = "5f3b7c1e-0b4d-4e8a-9c2f-6a1d2e3f4a5b"
+DEMO_JOURNAL_ID = "8c9d0e1f-2a3b-4c5d-8e6f-7a8b9c0d1e2f"
+DEMO_CLIENT_ID = "accsync-hlf"
+
 HLF_SECRET_ENV = "HLF_BC_CLIENT_SECRET"  # noqa: S105 - the name of a variable, not a secret
 BLINDEFORBUNDET_TOKEN_ENV = "BLINDEFORBUNDET_XLEDGER_TOKEN"  # noqa: S105 - a variable name
 
@@ -48,11 +54,11 @@ def hlf() -> OrgConfig:
         connector_settings={
             "base_url": base,
             "auth_url": base,
-            "tenant": "hlf-demo-tenant",
+            "tenant": DEMO_TENANT,
             "environment": "production",
-            "company_id": "11111111-2222-3333-4444-555555555555",
-            "journal_id": "66666666-7777-8888-9999-000000000000",
-            "client_id": "accsync-hlf",
+            "company_id": DEMO_COMPANY_ID,
+            "journal_id": DEMO_JOURNAL_ID,
+            "client_id": DEMO_CLIENT_ID,
             "client_secret_env": HLF_SECRET_ENV,
             "scope": "https://api.businesscentral.dynamics.com/.default",
         },

@@ -1,0 +1,94 @@
+"""What is waiting to be posted, counted without taking anything in.
+
+The pipeline's intake (`store.records.intake`) writes a state row for each new source record
+and reopens skipped or failed ones the app has edited since. Screens must not write when they
+read, so these queries count what intake *would* do: source records with no state row yet,
+edited skipped/failed ones, and the queued state rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.store.schema import approved_records, record_sync_state
+
+A = approved_records
+S = record_sync_state
+
+# Records in flight are not posted yet: the next run resolves them by lookup.
+WAITING_STATUSES = (SyncStatus.PENDING, SyncStatus.IN_FLIGHT)
+
+
+def awaiting_intake() -> sa.ColumnElement[bool]:
+    """Source rows that intake would make pending (use on `approved_records` outer-joined to state)."""
+    return sa.or_(
+        S.c.record_id.is_(None),
+        sa.and_(
+            S.c.status.in_([SyncStatus.SKIPPED, SyncStatus.FAILED]),
+            A.c.updated_at > S.c.source_updated_at,
+        ),
+    )
+
+
+def _with_state() -> sa.FromClause:
+    return A.outerjoin(S, S.c.record_id == A.c.record_id)
+
+
+def record_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
+    """Per org: {"pending": n, "failed": n}, where pending includes what intake would take in.
+
+    Two grouped queries for any number of orgs; a failed record the app has since edited counts
+    as pending, not failed, because the next sync sends it again.
+    """
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"pending": 0, "failed": 0})
+    state = sa.select(S.c.org_id, S.c.status, sa.func.count()).group_by(S.c.org_id, S.c.status)
+    if org_ids is not None:
+        state = state.where(S.c.org_id.in_(list(org_ids)))
+    for org_id, status, count in conn.execute(state):
+        if status in WAITING_STATUSES:
+            counts[org_id]["pending"] += int(count)
+        elif status == SyncStatus.FAILED:
+            counts[org_id]["failed"] += int(count)
+    source = (
+        sa.select(A.c.org_id, S.c.status, sa.func.count())
+        .select_from(_with_state())
+        .where(awaiting_intake())
+        .group_by(A.c.org_id, S.c.status)
+    )
+    if org_ids is not None:
+        source = source.where(A.c.org_id.in_(list(org_ids)))
+    for org_id, status, count in conn.execute(source):
+        counts[org_id]["pending"] += int(count)
+        if status == SyncStatus.FAILED:
+            counts[org_id]["failed"] -= int(count)
+    return dict(counts)
+
+
+def next_sync_by_type(
+    conn: sa.Connection, org_id: str, now: datetime, record_types: Sequence[str] | None = None
+) -> dict[str, int]:
+    """How many records of each type the next sync of the org would send, if it started at `now`.
+
+    The queue the pipeline takes after intake: pending (and in flight), failed ones whose
+    automatic retry is due, and everything intake would add or reopen.
+    """
+    queued = sa.or_(
+        S.c.status.in_(WAITING_STATUSES),
+        sa.and_(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now),
+        awaiting_intake(),
+    )
+    # The source's record type is the one intake would store (the app may have changed it).
+    query = (
+        sa.select(A.c.record_type, sa.func.count())
+        .select_from(_with_state())
+        .where(A.c.org_id == org_id, queued)
+        .group_by(A.c.record_type)
+    )
+    if record_types is not None:
+        query = query.where(A.c.record_type.in_(list(record_types)))
+    return {str(record_type): int(count) for record_type, count in conn.execute(query)}

@@ -1,0 +1,20 @@
+"""The admin service application: `accsync web` serves it (port 8080 by default)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from accsync_pipeline import __version__
+from accsync_pipeline.web.api import router as api_router
+from accsync_pipeline.web.pages import router as pages_router
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="accsync admin service",
+        version=__version__,
+        description="Status, Sync Now, failed records and retry, schedules and notifications, scoped by org.",
+    )
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    return app
