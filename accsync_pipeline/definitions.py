@@ -8,7 +8,10 @@ from accsync_pipeline.defs.assets import export_approved_records
 from accsync_pipeline.defs.jobs import sync_job
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.defs.schedules import build_org_schedules
+from accsync_pipeline.defs.sensors.alerts import alert_rules_sensor
+from accsync_pipeline.defs.sensors.approvals import approval_sensor
 from accsync_pipeline.defs.sensors.partitions import organization_partitions_sensor
+from accsync_pipeline.defs.sensors.retries import auto_retry_sensor
 from accsync_pipeline.defs.sensors.run_outcome import sync_run_failure_sensor
 
 
@@ -18,7 +21,13 @@ def build_definitions() -> dg.Definitions:
         assets=[export_approved_records],
         jobs=[sync_job],
         schedules=build_org_schedules(),
-        sensors=[organization_partitions_sensor, sync_run_failure_sensor],
+        sensors=[
+            organization_partitions_sensor,
+            approval_sensor,
+            auto_retry_sensor,
+            alert_rules_sensor,
+            sync_run_failure_sensor,
+        ],
         resources={"accsync_db": AccsyncDatabase(), "connectors": ConnectorFactory()},
     )
 

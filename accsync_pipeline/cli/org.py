@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from pydantic_core import PydanticUndefined
 
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
@@ -57,10 +58,14 @@ def save_change(org_id: str, operation: Callable[[sa.Connection], ConfigChange])
         raise UserError(str(e)) from None
     finally:
         engine.dispose()
-    if change.affects_dagster:
-        update = apply_to_dagster(org_id)
-        click.echo(update.message if update.ok else f"warning: {update.message}", err=not update.ok)
     return change
+
+
+def update_dagster(change: ConfigChange) -> None:
+    """After the commit, tell Dagster about a change its partitions or schedules depend on."""
+    if change.affects_dagster:
+        update = apply_to_dagster(change.after.org_id)
+        click.echo(update.message if update.ok else f"warning: {update.message}", err=not update.ok)
 
 
 def parse_settings(assignments: tuple[str, ...], *, empty_removes: bool) -> dict[str, Any]:
@@ -96,7 +101,9 @@ def settings_help() -> str:
     for connector_type, model in CONNECTOR_SETTINGS.items():
         lines.append(f"  {CONNECTOR_TITLES.get(connector_type, connector_type)}:")
         for name, info in model.model_fields.items():
-            default = "required" if info.is_required() else f"optional, default {info.default}"
+            default = "required" if info.is_required() else "optional"
+            if info.default not in (None, PydanticUndefined):
+                default += f", default {info.default}"
             about = f" {info.description}" if info.description else ""
             lines.append(f"    {name} ({default}).{about}")
     lines.append("  Secrets are never stored: *_env settings name the variable that holds them.")
@@ -154,7 +161,7 @@ def show_command(org_id: str, as_json: bool) -> None:
 
 
 @command.command("add", epilog=settings_help())
-@click.argument("org_id")
+@click.argument("org_id", metavar="ORG")
 @click.option("--name", required=True, help="Display name of the organization.")
 @click.option("--connector", "connector_type", required=True, type=click.Choice(sorted(CONNECTOR_SETTINGS)))
 @click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="A connector setting.")
@@ -183,7 +190,7 @@ def add_command(
 
 
 @command.command("set", epilog=settings_help())
-@click.argument("org_id")
+@click.argument("org_id", metavar="ORG")
 @click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="KEY= resets to default.")
 @click.option("--connector", "connector_type", type=click.Choice(sorted(CONNECTOR_SETTINGS)), help="Switch.")
 @click.option("--name", help="New display name.")
@@ -213,11 +220,12 @@ def set_command(
         click.echo(f"{org_id} unchanged")
         return
     click.echo(f"saved {org_id} ({org.connector_type}, {'enabled' if org.enabled else 'disabled'})")
+    update_dagster(change)
     _warn_unset_secret_variables(org)
 
 
 @command.command("test")
-@click.argument("org_id")
+@click.argument("org_id", metavar="ORG")
 def test_command(org_id: str) -> None:
     """Test the connection: authenticate and make one harmless read in the accounting system."""
     check = org_config.test_connection(load_org(org_id))

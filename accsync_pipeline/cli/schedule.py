@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from accsync_pipeline.cli.errors import UserError
-from accsync_pipeline.cli.org import load_org, save_change
+from accsync_pipeline.cli.org import load_org, save_change, update_dagster
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.domain.schedule import (
     DEFAULT_TIMEZONE,
@@ -207,7 +207,7 @@ def set_command(
         raise UserError(
             "nothing to change: give --manual, --daily, --weekly, --monthly or --cron (or --types, ...)"
         )
-    save_change(
+    change = save_change(
         org_id,
         lambda conn: update_sync_settings(
             conn,
@@ -219,8 +219,9 @@ def set_command(
             timezone=timezone,
         ),
     )
-    overview = schedule_overview(load_org(org_id), datetime.now(UTC), count=1)
+    overview = schedule_overview(change.after, datetime.now(UTC), count=1)
     click.echo(f"{org_id}: {overview.description}")
     if overview.next_runs:
         run = overview.next_runs[0]
         click.echo(f"next run: {run:%Y-%m-%d %a %H:%M %Z} ({run.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
+    update_dagster(change)

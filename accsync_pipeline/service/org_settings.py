@@ -100,16 +100,16 @@ def secret_variable_fields(connector_type: str) -> list[str]:
 def _pydantic_problem(model: type[BaseModel], error: Mapping[str, Any]) -> Problem:
     field = ".".join(str(p) for p in error["loc"]) or "settings"
     info = model.model_fields.get(field)
-    expected = f" ({info.description})" if info and info.description else ""
+    expected = (info.description or "").rstrip(".") if info else ""
+    expected = expected or "a value"
     kind = error["type"]
     if kind == "missing":
-        return field, f"required{expected}"
+        return field, f"required: {expected}"
     if kind == "extra_forbidden":
         return field, f"unknown setting; known: {', '.join(model.model_fields)}"
     if kind == "string_pattern_mismatch":
-        return field, f"malformed; expected{expected or ' another format'}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return field, message + expected
+        return field, f"malformed; expected {expected}"
+    return field, str(error["msg"]).removeprefix("Value error, ")
 
 
 def check_connector_settings(connector_type: str, settings: Mapping[str, Any]) -> list[Problem]:

@@ -1,0 +1,45 @@
+"""Automatic per-record retries: launches an `auto_retry` run for orgs whose failed records are due."""
+
+from __future__ import annotations
+
+import dagster as dg
+import sqlalchemy as sa
+
+from accsync_pipeline.defs.jobs import sync_job
+from accsync_pipeline.defs.resources import AccsyncDatabase
+from accsync_pipeline.domain.records import SyncStatus, Trigger
+from accsync_pipeline.domain.run_tags import sync_run_tags
+from accsync_pipeline.domain.triggers import plan_auto_retries
+from accsync_pipeline.service.export import utc_now
+from accsync_pipeline.service.in_process import active_run_id
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store.schema import record_sync_state as S
+
+
+@dg.sensor(job=sync_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def auto_retry_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDatabase) -> dg.SensorResult:
+    """One run per org with due records; the backoff itself was set when each record failed."""
+    now = utc_now()
+    with accsync_db.engine.connect() as conn:
+        due = conn.execute(
+            sa.select(S.c.org_id, sa.func.min(S.c.next_attempt_at))
+            .where(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now)
+            .group_by(S.c.org_id)
+        ).all()
+        orgs = {o.org_id: o for o in org_store.list_orgs(conn)}
+    due_at = {org_id: first_due for org_id, first_due in due}
+    busy = [org_id for org_id in due_at if active_run_id(context.instance, org_id)]
+    launch = plan_auto_retries(due_at, orgs, busy)
+    if not launch:
+        return dg.SensorResult(skip_reason="no failed records are due for an automatic retry")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                partition_key=org_id,
+                tags=sync_run_tags(org_id, Trigger.AUTO_RETRY.value),
+                # Once per batch of due records: the same due time never launches twice.
+                run_key=f"auto_retry:{org_id}:{due_at[org_id].isoformat()}",
+            )
+            for org_id in launch
+        ]
+    )

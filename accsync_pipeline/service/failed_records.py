@@ -1,0 +1,212 @@
+"""Records by status with their details and error history, and Retry Selected / Retry All.
+
+A retry releases the failed records at once (overriding and resetting their automatic
+backoff) and launches ONE run for exactly those records, tagged `retry` with the user.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.records import SyncStatus, Trigger
+from accsync_pipeline.service.launch import SyncAlreadyRunning, SyncRequest
+from accsync_pipeline.service.pending import WAITING_STATUSES, awaiting_intake
+from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
+from accsync_pipeline.store import records as record_store
+from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
+
+A = approved_records
+S = record_sync_state
+T = sync_attempts
+ERRORS_LISTED = 10
+
+
+class RecordFilter(StrEnum):
+    FAILED = "failed"
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    EXPORTED = "exported"
+
+
+class NothingToRetry(Exception):
+    def __init__(self, org_id: str) -> None:
+        super().__init__(f"no failed records of {org_id} to retry among those selected")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    attempt_id: int
+    run_id: str
+    trigger: str
+    outcome: str
+    error: str | None
+    error_code: str | None
+    external_id: str | None
+    resolved_by_run_id: str | None
+    attempted_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordDetails:
+    record_id: str
+    record_type: str
+    status: str
+    person_name: str
+    amount: Decimal
+    currency: str
+    description: str
+    expense_date: date
+    approved_at: datetime
+    attempt_count: int
+    consecutive_failures: int
+    last_error: str | None
+    last_error_code: str | None
+    skip_reason: str | None
+    next_attempt_at: datetime | None
+    external_id: str | None
+    last_run_id: str | None
+    errors: list[Attempt] = field(default_factory=list)
+
+
+def _status_clause(status: RecordFilter) -> sa.ColumnElement[bool]:
+    # A skipped or failed record the app has edited since is pending again (intake reopens it).
+    settled = A.c.updated_at <= S.c.source_updated_at
+    if status == RecordFilter.PENDING:
+        return sa.or_(S.c.status.in_(WAITING_STATUSES), awaiting_intake())
+    if status == RecordFilter.EXPORTED:
+        return S.c.status == SyncStatus.EXPORTED
+    return sa.and_(S.c.status == status.value, settled)
+
+
+def _shown_status(m: Any) -> str:
+    if m["status"] is None:
+        return SyncStatus.PENDING.value
+    if m["status"] in (SyncStatus.SKIPPED, SyncStatus.FAILED) and m["updated_at"] > m["source_updated_at"]:
+        return SyncStatus.PENDING.value
+    return str(m["status"])
+
+
+def list_records(
+    conn: sa.Connection,
+    org_id: str,
+    status: RecordFilter | None = None,
+    record_ids: Sequence[str] | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[int, list[RecordDetails]]:
+    """(how many match, one page of them ordered by record id) with each one's latest failed attempts."""
+    clauses: list[sa.ColumnElement[bool]] = [A.c.org_id == org_id]
+    if status is not None:
+        clauses.append(_status_clause(status))
+    if record_ids is not None:
+        clauses.append(A.c.record_id.in_(list(record_ids)))
+    joined = A.outerjoin(S, S.c.record_id == A.c.record_id)
+    total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(*clauses)).scalar_one()
+    # The source row, and the state columns the source does not have (same-named ones come from the source).
+    state = [c for c in S.c if c.name not in A.c]
+    query = (
+        sa.select(A, *state)
+        .select_from(joined)
+        .where(*clauses)
+        .order_by(A.c.record_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [r._mapping for r in conn.execute(query)]
+    errors = _failed_attempts(conn, org_id, [m["record_id"] for m in rows])
+    return int(total), [_details(m, errors.get(m["record_id"], [])) for m in rows]
+
+
+def _details(m: Any, errors: list[Attempt]) -> RecordDetails:
+    source = record_store.parse_source_row(m)
+    return RecordDetails(
+        record_id=source.record_id,
+        record_type=source.record_type,
+        status=_shown_status(m),
+        person_name=source.person_name,
+        amount=source.amount,
+        currency=source.currency,
+        description=source.description,
+        expense_date=source.expense_date,
+        approved_at=source.approved_at,
+        attempt_count=int(m["attempt_count"] or 0),
+        consecutive_failures=int(m["consecutive_failures"] or 0),
+        last_error=m["last_error"],
+        last_error_code=m["last_error_code"],
+        skip_reason=m["skip_reason"],
+        next_attempt_at=m["next_attempt_at"] if m["status"] == SyncStatus.FAILED else None,
+        external_id=m["external_id"],
+        last_run_id=m["last_run_id"],
+        errors=errors,
+    )
+
+
+def _attempt(m: Any) -> Attempt:
+    return Attempt(**{k: m[k] for k in Attempt.__dataclass_fields__})
+
+
+def _failed_attempts(conn: sa.Connection, org_id: str, record_ids: list[str]) -> dict[str, list[Attempt]]:
+    """Each record's newest failed attempts, newest first (one query for the page)."""
+    if not record_ids:
+        return {}
+    query = (
+        sa.select(T)
+        .where(T.c.org_id == org_id, T.c.record_id.in_(record_ids), T.c.outcome == "failed")
+        .order_by(T.c.record_id, T.c.attempted_at.desc(), T.c.attempt_id.desc())
+    )
+    found: dict[str, list[Attempt]] = defaultdict(list)
+    for row in conn.execute(query):
+        if len(found[row.record_id]) < ERRORS_LISTED:
+            found[row.record_id].append(_attempt(row._mapping))
+    return dict(found)
+
+
+def record_history(conn: sa.Connection, org_id: str, record_id: str) -> list[Attempt] | None:
+    """Every attempt on one of the org's records, newest first; None if the org has no such record."""
+    exists = conn.execute(
+        sa.select(A.c.record_id).where(A.c.org_id == org_id, A.c.record_id == record_id)
+    ).first()
+    if exists is None:
+        return None
+    query = (
+        sa.select(T)
+        .where(T.c.org_id == org_id, T.c.record_id == record_id)
+        .order_by(T.c.attempted_at.desc(), T.c.attempt_id.desc())
+    )
+    return [_attempt(r._mapping) for r in conn.execute(query)]
+
+
+def retry_failed(
+    engine: Engine,
+    launcher: SyncLauncher,
+    org: OrgConfig,
+    record_ids: Sequence[str] | None,
+    user_id: str,
+    now: datetime,
+) -> tuple[str, list[str]]:
+    """Release the org's failed records (the given ones, or all) and launch one run for them.
+
+    Dagster is asked first, so that a refused retry leaves the records and their backoff alone.
+    Released records are committed before the launch: the run must see them pending.
+    """
+    if not org.enabled:
+        raise SyncDisabled(org.org_id)
+    active = launcher.active_run_id(org.org_id)
+    if active:
+        raise SyncAlreadyRunning(org.org_id, active)
+    with engine.begin() as conn:
+        released = record_store.release_for_manual_retry(conn, org.org_id, record_ids, now)
+    if not released:
+        raise NothingToRetry(org.org_id)
+    request = SyncRequest(org.org_id, Trigger.RETRY.value, user_id, record_ids=released)
+    return launcher.launch_sync(request), released

@@ -1,0 +1,154 @@
+"""Sync Now: what a sync would send, launching it through Dagster, and following its progress.
+
+Launching goes through Dagster's GraphQL API (the webserver at `ACCSYNC_DAGSTER_URL`), so
+the run is queued, limited to one per org and executed by Dagster like any other.
+`SyncLauncher` is the seam: the web layer gets one per request, tests may give a fake.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.records import Trigger
+from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
+from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
+from accsync_pipeline.service.launch import DagsterUnavailable, SyncRequest
+from accsync_pipeline.service.pending import next_sync_by_type
+from accsync_pipeline.store import runs as run_store
+
+DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+# accsync's own run summary, for when Dagster cannot be asked.
+_SUMMARY_STATUS = {"started": "STARTED", "success": "SUCCESS", "failure": "FAILURE"}
+TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+
+RUN_INFO = """
+query RunInfo($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { status tags { key value } }
+    ... on RunNotFoundError { message }
+    ... on Error { message }
+  }
+}"""
+
+
+class SyncDisabled(Exception):
+    def __init__(self, org_id: str) -> None:
+        super().__init__(
+            f"the integration of {org_id} is disabled, so it cannot be synced; enable it in its settings first"
+        )
+
+
+@dataclass(frozen=True)
+class DagsterRunInfo:
+    run_id: str
+    status: str
+    org_id: str | None
+
+
+class SyncLauncher(Protocol):
+    def launch_sync(self, request: SyncRequest) -> str: ...
+    def active_run_id(self, org_id: str) -> str | None: ...
+    def run_info(self, run_id: str) -> DagsterRunInfo | None: ...
+    def close(self) -> None: ...
+
+
+class GraphQLLauncher:
+    """Dagster's webserver; refuses a launch while any sync of the org is queued or running."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self._client = DagsterGraphQL(url or os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL)
+
+    def launch_sync(self, request: SyncRequest) -> str:
+        return self._client.launch_sync(request)
+
+    def active_run_id(self, org_id: str) -> str | None:
+        return self._client.active_run_id(org_id)
+
+    def run_info(self, run_id: str) -> DagsterRunInfo | None:
+        data: dict[str, Any] = self._client.execute(RUN_INFO, {"runId": run_id})["runOrError"]
+        if data["__typename"] == "RunNotFoundError":
+            return None
+        if data["__typename"] != "Run":
+            raise DagsterUnavailable(data.get("message", data["__typename"]))
+        tags = {t["key"]: t["value"] for t in data["tags"]}
+        return DagsterRunInfo(run_id, str(data["status"]), tags.get(ORG_TAG) or tags.get(PARTITION_TAG))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@dataclass(frozen=True)
+class SyncPreview:
+    org_id: str
+    enabled: bool
+    total: int
+    by_type: dict[str, int]
+
+
+def preview(conn: sa.Connection, org: OrgConfig, now: datetime) -> SyncPreview:
+    """Records per included type that a sync started now would send; writes nothing."""
+    counts = next_sync_by_type(conn, org.org_id, now, org.record_types)
+    by_type = {t: counts.get(t, 0) for t in org.record_types}
+    return SyncPreview(org.org_id, org.enabled, sum(by_type.values()), by_type)
+
+
+def start_sync(launcher: SyncLauncher, org: OrgConfig, user_id: str) -> str:
+    """Launch a manual sync of the org; SyncDisabled, SyncAlreadyRunning or DagsterUnavailable."""
+    if not org.enabled:
+        raise SyncDisabled(org.org_id)
+    return launcher.launch_sync(SyncRequest(org.org_id, Trigger.MANUAL.value, user_id))
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    run_id: str
+    org_id: str
+    status: str  # Dagster's run status: QUEUED, STARTED, SUCCESS, FAILURE, CANCELED, ...
+    done: int
+    total: int
+    exported: int
+    skipped: int
+    failed: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+
+def run_progress(conn: sa.Connection, launcher: SyncLauncher, org_id: str, run_id: str) -> RunProgress | None:
+    """Counts from accsync's run summary, outcome from Dagster; None unless the run is the org's."""
+    summary = run_store.find_run(conn, run_id)
+    try:
+        info = launcher.run_info(run_id)
+    except DagsterUnavailable:
+        info = None
+    owner = summary.org_id if summary is not None else (info.org_id if info is not None else None)
+    if owner != org_id:
+        return None
+    if info is not None:
+        status = info.status
+    else:
+        assert summary is not None  # owner came from it
+        status = _SUMMARY_STATUS.get(summary.status, summary.status.upper())
+    if summary is None:
+        return RunProgress(run_id, org_id, status, 0, 0, 0, 0, 0, None, None, None)
+    return RunProgress(
+        run_id,
+        org_id,
+        status,
+        summary.done,
+        summary.total,
+        summary.exported,
+        summary.skipped,
+        summary.failed,
+        summary.started_at,
+        summary.finished_at,
+        summary.error,
+    )

@@ -1,0 +1,97 @@
+"""Shapes shared by the API's routes. Times are ISO-8601 with an offset; money is a decimal string."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from accsync_pipeline.domain.org import User
+from accsync_pipeline.service.status import OrgStatus
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route may give (all share `{detail}`)."""
+    described = {
+        401: "No valid token",
+        403: "Not allowed, or a cookie-authenticated change without the CSRF header",
+        404: "No such organization or resource that the caller may see",
+        409: "Conflicts with the current state (a sync already runs, the org is disabled, ...)",
+        503: "Dagster or the authentication configuration is unavailable",
+    }
+    return {code: {"model": ErrorBody, "description": described[code]} for code in codes}
+
+
+class UserOut(BaseModel):
+    user_id: str
+    name: str
+    email: str
+    role: str
+    org_id: str | None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(user_id=user.user_id, name=user.name, email=user.email, role=user.role, org_id=user.org_id)
+
+
+class HealthOut(BaseModel):
+    level: str = Field(description="green | amber | red")
+    reason: str
+
+
+class RunningOut(BaseModel):
+    run_id: str
+    status: str
+    done: int
+    total: int
+    started_at: datetime
+
+
+class OrgStatusOut(BaseModel):
+    org_id: str
+    name: str
+    connector_type: str
+    enabled: bool
+    timezone: str
+    last_successful_sync_at: datetime | None
+    pending: int
+    failed: int
+    failed_in_last_sync: int | None = Field(description="None when no sync has ended yet")
+    health: HealthOut
+    running: RunningOut | None
+    next_run_at: datetime | None = Field(description="In the org's timezone; None for a manual schedule")
+    schedule_description: str
+
+    @classmethod
+    def of(cls, s: OrgStatus) -> OrgStatusOut:
+        running = s.running
+        return cls(
+            org_id=s.org_id,
+            name=s.name,
+            connector_type=s.connector_type,
+            enabled=s.enabled,
+            timezone=s.timezone,
+            last_successful_sync_at=s.last_successful_sync_at,
+            pending=s.pending,
+            failed=s.failed,
+            failed_in_last_sync=s.failed_in_last_sync,
+            health=HealthOut(level=s.health.level.value, reason=s.health.reason),
+            running=(
+                RunningOut(
+                    run_id=running.run_id,
+                    status=running.status,
+                    done=running.done,
+                    total=running.total,
+                    started_at=running.started_at,
+                )
+                if running
+                else None
+            ),
+            next_run_at=s.next_run_at,
+            schedule_description=s.schedule_description,
+        )
