@@ -147,6 +147,8 @@ def command(dagster_port: int, web_port: int, xledger_port: int, dynamics_port: 
         started = []
         for spec in children(sys.executable, accsync, ports):
             started.append((spec, supervisor.start(spec)))
+        # Each child leads its own process group; the list lets an operator (or a test) check them.
+        (STATE_DIR / "run.pids").write_text("".join(f"{p.pid}\n" for _, p in started))
         for spec, process in started:
             supervisor.wait_ready(spec, process)
             if spec.shown_url:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus, Trigger
-from accsync_pipeline.service.launch import SyncAlreadyRunning, SyncRequest
+from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
 from accsync_pipeline.service.pending import WAITING_STATUSES, awaiting_intake
 from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
 from accsync_pipeline.store import records as record_store
@@ -209,4 +209,7 @@ def retry_failed(
     if not released:
         raise NothingToRetry(org.org_id)
     request = SyncRequest(org.org_id, Trigger.RETRY.value, user_id, record_ids=released)
-    return launcher.launch_sync(request), released
+    try:
+        return launcher.launch_sync(request), released
+    except DagsterUnavailable as e:
+        raise DagsterUnavailable(f"{e}; the released records are pending and go with the next sync") from e

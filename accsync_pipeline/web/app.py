@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from accsync_pipeline import __version__
 from accsync_pipeline.web.api import router as api_router
 from accsync_pipeline.web.pages import router as pages_router
+from accsync_pipeline.web.pages import static_files
 
 
 def create_app() -> FastAPI:
@@ -17,4 +18,5 @@ def create_app() -> FastAPI:
     )
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.mount("/static", static_files(), name="static")
     return app

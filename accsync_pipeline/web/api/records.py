@@ -1,0 +1,152 @@
+"""Records of an org by status (the failed list, the alert deep links), their history, and retry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from accsync_pipeline.domain.org import User
+from accsync_pipeline.service.failed_records import (
+    Attempt,
+    NothingToRetry,
+    RecordDetails,
+    RecordFilter,
+    list_records,
+    record_history,
+    retry_failed,
+)
+from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
+from accsync_pipeline.service.sync_now import SyncDisabled
+from accsync_pipeline.web.api.models import errors
+from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, Now, VisibleOrg
+
+router = APIRouter(tags=["records"])
+MAX_IDS = 1000
+
+
+class AttemptOut(BaseModel):
+    attempt_id: int
+    run_id: str
+    trigger: str
+    outcome: str = Field(description="exported | failed | skipped | recovered")
+    error: str | None
+    error_code: str | None
+    external_id: str | None
+    resolved_by_run_id: str | None = Field(description="For a failed attempt: the run that later exported it")
+    attempted_at: datetime
+
+    @classmethod
+    def of(cls, a: Attempt) -> AttemptOut:
+        return cls(**{k: getattr(a, k) for k in cls.model_fields})
+
+
+class RecordOut(BaseModel):
+    record_id: str
+    record_type: str
+    status: str
+    person_name: str = Field(description="Initials only for a global administrator")
+    amount: str = Field(description="Decimal string, e.g. 1234.50")
+    currency: str
+    description: str
+    expense_date: date
+    approved_at: datetime
+    retry_count: int = Field(description="Attempts made so far")
+    consecutive_failures: int
+    last_error: str | None
+    last_error_code: str | None
+    skip_reason: str | None
+    next_attempt_at: datetime | None = Field(description="Next automatic retry of a failed record")
+    external_id: str | None
+    last_run_id: str | None
+    errors: list[AttemptOut] = Field(description="Newest failed attempts first")
+
+
+class RecordsOut(BaseModel):
+    total: int
+    records: list[RecordOut]
+
+
+class RetryIn(BaseModel):
+    record_ids: list[str] | None = Field(
+        default=None, max_length=MAX_IDS, description="None retries every failed record"
+    )
+
+
+class RetryOut(BaseModel):
+    run_id: str
+    record_ids: list[str]
+
+
+def _initials(name: str) -> str:
+    return " ".join(f"{part[0]}." for part in name.split() if part)
+
+
+def _record_out(r: RecordDetails, user: User) -> RecordOut:
+    # Volunteers' names are their own org's business; the platform's administrators see initials.
+    name = r.person_name if not user.is_global_admin else _initials(r.person_name)
+    return RecordOut(
+        record_id=r.record_id,
+        record_type=r.record_type,
+        status=r.status,
+        person_name=name,
+        amount=f"{r.amount:.2f}",
+        currency=r.currency,
+        description=r.description,
+        expense_date=r.expense_date,
+        approved_at=r.approved_at,
+        retry_count=r.attempt_count,
+        consecutive_failures=r.consecutive_failures,
+        last_error=r.last_error,
+        last_error_code=r.last_error_code,
+        skip_reason=r.skip_reason,
+        next_attempt_at=r.next_attempt_at,
+        external_id=r.external_id,
+        last_run_id=r.last_run_id,
+        errors=[AttemptOut.of(a) for a in r.errors],
+    )
+
+
+@router.get("/orgs/{org_id}/records", responses=errors(401, 404, 503))
+def records(
+    org: VisibleOrg,
+    user: CurrentUser,
+    engine: DbEngine,
+    status_filter: Annotated[RecordFilter | None, Query(alias="status")] = None,
+    record_ids: Annotated[str | None, Query(alias="records", description="Comma-separated record ids")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RecordsOut:
+    """The org's records by status and/or id, as the status screen and the alert links ask for them."""
+    ids = [i.strip() for i in record_ids.split(",") if i.strip()][:MAX_IDS] if record_ids is not None else None
+    with engine.connect() as conn:
+        total, page = list_records(conn, org.org_id, status_filter, ids, limit, offset)
+    return RecordsOut(total=total, records=[_record_out(r, user) for r in page])
+
+
+@router.get("/orgs/{org_id}/records/{record_id}/history", responses=errors(401, 404, 503))
+def history(org: VisibleOrg, record_id: str, engine: DbEngine) -> list[AttemptOut]:
+    """Every attempt on the record, newest first; failed ones name the run that resolved them."""
+    with engine.connect() as conn:
+        attempts = record_history(conn, org.org_id, record_id)
+    if attempts is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "record not found")
+    return [AttemptOut.of(a) for a in attempts]
+
+
+@router.post(
+    "/orgs/{org_id}/retry", status_code=status.HTTP_202_ACCEPTED, responses=errors(401, 403, 404, 409, 503)
+)
+def retry(
+    org: VisibleOrg, user: CurrentUser, body: RetryIn, engine: DbEngine, launcher: Launcher, now: Now
+) -> RetryOut:
+    """Retry the selected failed records (or all): their backoff is reset and ONE run sends them."""
+    try:
+        run_id, released = retry_failed(engine, launcher, org, body.record_ids, user.user_id, now)
+    except (SyncDisabled, SyncAlreadyRunning, NothingToRetry) as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    except DagsterUnavailable as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    return RetryOut(run_id=run_id, record_ids=released)

@@ -1,0 +1,93 @@
+"""Templates of the admin screens and the filters they use to show money, counts and times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from accsync_pipeline.domain.org import User
+from accsync_pipeline.web.formatting import (
+    format_ago,
+    format_count,
+    format_date,
+    format_datetime,
+    format_datetime_with_weekday,
+    format_money,
+    plural,
+)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+CONNECTOR_NAMES = {"xledger": "Xledger", "dynamics": "Dynamics 365 Business Central"}
+HEALTH_LABELS = {"green": "Healthy", "amber": "Needs attention", "red": "Not syncing"}
+RECORD_TYPE_NAMES = {"reimbursement": "Expense reimbursement", "honorarium": "Honorarium"}
+TRIGGER_NAMES = {
+    "schedule": "Schedule",
+    "approval": "New approval",
+    "manual": "Sync Now",
+    "retry": "Retry",
+    "auto_retry": "Automatic retry",
+}
+# How a running sync's starter reads after "A sync is already running".
+STARTED_BY = {
+    "schedule": " (started by the schedule)",
+    "approval": " (started by a new approval)",
+    "retry": " (a retry of failed records)",
+    "auto_retry": " (an automatic retry of failed records)",
+}
+
+
+def _when(moment: datetime | None, timezone: str, empty: str = "never") -> str:
+    return format_datetime(moment, timezone, empty)
+
+
+def _started_by(running: Any) -> str:
+    trigger = getattr(running, "trigger", None)
+    user_name = getattr(running, "user_name", None)
+    if trigger == "manual":
+        return f" (started by {user_name})" if user_name else " (started with Sync Now)"
+    if trigger in STARTED_BY:
+        return STARTED_BY[trigger]
+    return ""
+
+
+def _money(amount: Decimal | int | str, currency: str = "NOK") -> str:
+    return format_money(amount, currency)
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.filters.update(
+    {
+        "money": _money,
+        "count": format_count,
+        "records": lambda n: plural(int(n), "record"),
+        "when": _when,
+        "when_weekday": format_datetime_with_weekday,
+        "date": format_date,
+        "ago": lambda moment: format_ago(moment),
+        "connector_name": lambda kind: CONNECTOR_NAMES.get(kind, kind),
+        "health_label": lambda level: HEALTH_LABELS.get(str(level), str(level)),
+        "record_type": lambda kind: RECORD_TYPE_NAMES.get(kind, kind),
+        "trigger_name": lambda trigger: TRIGGER_NAMES.get(trigger or "", trigger or "Unknown"),
+        "started_by": _started_by,
+    }
+)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    user: User | None = None,
+    unread_count: int = 0,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A whole page or a fragment; pages get the signed-in user and the bell's count."""
+    full = {"user": user, "unread_count": unread_count, "timezone": None, **context}
+    return templates.TemplateResponse(request, name, full, status_code=status_code)
