@@ -88,7 +88,9 @@ def _authenticate(
         raise _unauthorized(str(e)) from None
     # A browser sends the cookie with any form another site posts; a custom header it cannot.
     if bearer is None and request.method in UNSAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"cookie-authenticated changes need the {CSRF_HEADER} header")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"cookie-authenticated changes need the {CSRF_HEADER} header"
+        )
     return user
 
 

@@ -227,7 +227,7 @@ def test_set_changes_settings_and_reports_nothing_to_change(
 
 def test_new_org_gets_its_dagster_partition(cli_env: str, xledger_sandbox: RunningSandbox) -> None:
     result = add("bf", "xledger", xledger_settings(xledger_sandbox))
-    assert "partition bf is in the local Dagster instance" in result.stdout
+    assert "partition bf is in the local Dagster instance" in result.stdout, result.stderr
     with dg.DagsterInstance.get() as instance:
         assert instance.has_dynamic_partition("organization", "bf")
 

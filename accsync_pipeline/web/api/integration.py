@@ -28,7 +28,9 @@ class IntegrationOut(BaseModel):
     connector_type: str
     enabled: bool
     connector_settings: dict[str, Any]
-    secret_variables: list[str] = Field(description="Settings that name the environment variables holding secrets")
+    secret_variables: list[str] = Field(
+        description="Settings that name the environment variables holding secrets"
+    )
     dagster: str | None = Field(default=None, description="After a change: what Dagster made of it")
 
 
@@ -68,7 +70,9 @@ def get_integration(org: VisibleOrg) -> IntegrationOut:
 
 
 @router.patch("/orgs/{org_id}/integration", responses=errors(401, 403, 404, 503))
-def patch_integration(org: VisibleOrg, body: IntegrationIn, engine: DbEngine, apply: ConfigApplier) -> IntegrationOut:
+def patch_integration(
+    org: VisibleOrg, body: IntegrationIn, engine: DbEngine, apply: ConfigApplier
+) -> IntegrationOut:
     """Change the connector, its settings, the name, or enable/disable the integration."""
     try:
         with engine.begin() as conn:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from accsync_pipeline.store import notifications as notification_store
@@ -16,6 +16,8 @@ from accsync_pipeline.web.api.models import errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now
 
 router = APIRouter(tags=["notifications"])
+# The column is a 32-bit integer on PostgreSQL: a larger id cannot exist, and must not reach it.
+NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class NotificationOut(BaseModel):
@@ -67,7 +69,7 @@ def mark_all_read(user: CurrentUser, engine: DbEngine, now: Now) -> MarkedOut:
 
 
 @router.post("/notifications/{notification_id}/read", responses=errors(401, 403, 404, 503))
-def mark_read(notification_id: int, user: CurrentUser, engine: DbEngine, now: Now) -> MarkedOut:
+def mark_read(notification_id: NotificationId, user: CurrentUser, engine: DbEngine, now: Now) -> MarkedOut:
     """Mark one of the caller's notifications read; another user's is "not found" like a missing one."""
     with engine.begin() as conn:
         marked = notification_store.mark_read(conn, user.user_id, now, notification_id)

@@ -115,12 +115,16 @@ def records(
     user: CurrentUser,
     engine: DbEngine,
     status_filter: Annotated[RecordFilter | None, Query(alias="status")] = None,
-    record_ids: Annotated[str | None, Query(alias="records", description="Comma-separated record ids")] = None,
+    record_ids: Annotated[
+        str | None, Query(alias="records", description="Comma-separated record ids")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RecordsOut:
     """The org's records by status and/or id, as the status screen and the alert links ask for them."""
-    ids = [i.strip() for i in record_ids.split(",") if i.strip()][:MAX_IDS] if record_ids is not None else None
+    ids = (
+        [i.strip() for i in record_ids.split(",") if i.strip()][:MAX_IDS] if record_ids is not None else None
+    )
     with engine.connect() as conn:
         total, page = list_records(conn, org.org_id, status_filter, ids, limit, offset)
     return RecordsOut(total=total, records=[_record_out(r, user) for r in page])

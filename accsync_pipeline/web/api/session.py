@@ -75,7 +75,5 @@ def dev_login(body: DevLoginIn, response: Response, engine: DbEngine) -> TokenOu
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
     lifetime = int(TOKEN_LIFETIME.total_seconds())
     if body.set_cookie:
-        response.set_cookie(
-            COOKIE_NAME, token, max_age=lifetime, path="/", httponly=True, samesite="strict"
-        )
+        response.set_cookie(COOKIE_NAME, token, max_age=lifetime, path="/", httponly=True, samesite="strict")
     return TokenOut(token=token, expires_in=lifetime, user=UserOut.of(user))

@@ -97,7 +97,9 @@ def get_settings(org: VisibleOrg, now: Now) -> SettingsOut:
 
 
 @router.put("/orgs/{org_id}/settings", responses=errors(401, 403, 404, 503))
-def put_settings(org: VisibleOrg, body: SettingsIn, engine: DbEngine, now: Now, apply: ConfigApplier) -> SettingsOut:
+def put_settings(
+    org: VisibleOrg, body: SettingsIn, engine: DbEngine, now: Now, apply: ConfigApplier
+) -> SettingsOut:
     """Change the settings given; every problem comes back at once (422) and nothing is saved then.
 
     A changed schedule, timezone or enabled state reloads Dagster's code location.

@@ -78,7 +78,9 @@ def sync_preview(org: VisibleOrg, engine: DbEngine, now: Now) -> PreviewOut:
     return PreviewOut(org_id=found.org_id, enabled=found.enabled, total=found.total, by_type=found.by_type)
 
 
-@router.post("/orgs/{org_id}/sync", status_code=status.HTTP_202_ACCEPTED, responses=errors(401, 403, 404, 409, 503))
+@router.post(
+    "/orgs/{org_id}/sync", status_code=status.HTTP_202_ACCEPTED, responses=errors(401, 403, 404, 409, 503)
+)
 def sync_now(org: VisibleOrg, user: CurrentUser, launcher: Launcher) -> LaunchedOut:
     """Launch a manual sync through Dagster; 409 while any sync of the org is queued or running."""
     try:

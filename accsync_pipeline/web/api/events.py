@@ -1,0 +1,136 @@
+"""Live updates as server-sent events: `run` (started, progressed, ended), `status`, `notification`.
+
+Any process may write what changes (Dagster runs, sensors, this service), so each stream polls
+the database about once a second and sends an event when what it last sent has changed. The
+first poll sends the current `status` (org streams) and `notification` count, and the org's
+run if one is going on. `max_events` ends a stream after that many events (tests, scripts);
+otherwise it ends when the client goes away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import anyio
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.engine import Engine
+
+from accsync_pipeline.domain.org import User
+from accsync_pipeline.service.status import org_statuses
+from accsync_pipeline.store import notifications as notification_store
+from accsync_pipeline.store.schema import sync_runs
+from accsync_pipeline.web.api.models import OrgStatusOut, errors
+from accsync_pipeline.web.deps import CurrentUser, DbEngine, VisibleOrg, get_now
+
+router = APIRouter(tags=["events"])
+R = sync_runs
+POLL_SECONDS = 1.0
+# Runs that ended shortly before a poll are still compared, so their end is never missed.
+RECENT = timedelta(minutes=5)
+Event = tuple[str, dict[str, Any]]
+
+MaxEvents = Annotated[int | None, Query(ge=1, le=10_000, description="End the stream after this many events")]
+
+
+def _run_data(row: Any) -> dict[str, Any]:
+    data = {k: row._mapping[k] for k in ("run_id", "org_id", "trigger", "user_id", "status", "total", "done")}
+    data |= {k: row._mapping[k] for k in ("exported", "skipped", "failed")}
+    for key in ("started_at", "finished_at"):
+        value = row._mapping[key]
+        data[key] = value.isoformat() if value else None
+    return data
+
+
+class Watcher:
+    """What one stream last sent; `poll` returns the events for what has changed since."""
+
+    def __init__(self, engine: Engine, user: User, org_id: str | None, now: Callable[[], datetime]) -> None:
+        self._engine, self._user, self._org_id, self._now = engine, user, org_id, now
+        self._runs: dict[str, dict[str, Any]] = {}
+        self._status: dict[str, dict[str, Any]] = {}
+        self._notifications: tuple[int, int | None] | None = None
+        self._first = True
+
+    def _recent_runs(self, conn: sa.Connection, now: datetime) -> list[Any]:
+        query = sa.select(R).where(sa.or_(R.c.status == "started", R.c.finished_at >= now - RECENT))
+        if self._org_id is not None:
+            query = query.where(R.c.org_id == self._org_id)
+        return list(conn.execute(query.order_by(R.c.started_at)))
+
+    def poll(self) -> list[Event]:
+        now = self._now()
+        events: list[Event] = []
+        with self._engine.connect() as conn:
+            changed_orgs: set[str] = set()
+            for row in self._recent_runs(conn, now):
+                data = _run_data(row)
+                previous = self._runs.get(data["run_id"])
+                # At connect, only a run that is going on is news.
+                if data != previous and not (self._first and data["status"] != "started"):
+                    events.append(("run", data))
+                    changed_orgs.add(data["org_id"])
+                self._runs[data["run_id"]] = data
+            watched = [self._org_id] if self._org_id is not None else sorted(changed_orgs)
+            if watched:
+                for status in org_statuses(conn, now, watched):
+                    data = OrgStatusOut.of(status).model_dump(mode="json")
+                    if self._status.get(status.org_id) != data:
+                        events.append(("status", data))
+                        self._status[status.org_id] = data
+            events += self._notification_events(conn)
+        self._first = False
+        return events
+
+    def _notification_events(self, conn: sa.Connection) -> list[Event]:
+        newest = notification_store.list_for_user(conn, self._user.user_id, limit=1)
+        seen = (
+            notification_store.unread_count(conn, self._user.user_id),
+            newest[0].notification_id if newest else None,
+        )
+        if seen == self._notifications:
+            return []
+        self._notifications = seen
+        latest = None
+        if newest:
+            n = newest[0]
+            latest = {"notification_id": n.notification_id, "severity": n.severity, "title": n.title,
+                      "link": n.link, "org_id": n.org_id, "created_at": n.created_at.isoformat()}  # fmt: skip
+        return [("notification", {"unread": seen[0], "latest": latest})]
+
+
+async def _stream(
+    request: Request, watcher: Watcher, max_events: int | None
+) -> AsyncIterator[ServerSentEvent]:
+    sent = 0
+    while not await request.is_disconnected():
+        for name, data in await anyio.to_thread.run_sync(watcher.poll):
+            yield ServerSentEvent(event=name, data=data)
+            sent += 1
+            if max_events is not None and sent >= max_events:
+                return
+        await anyio.sleep(POLL_SECONDS)
+
+
+@router.get("/orgs/{org_id}/events", response_class=EventSourceResponse, responses=errors(401, 404, 503))
+async def org_events(
+    request: Request, org: VisibleOrg, user: CurrentUser, engine: DbEngine, max_events: MaxEvents = None
+) -> AsyncIterator[ServerSentEvent]:
+    """The org's runs, status and the caller's notifications, as they change."""
+    now = request.app.dependency_overrides.get(get_now, get_now)
+    async for event in _stream(request, Watcher(engine, user, org.org_id, now), max_events):
+        yield event
+
+
+@router.get("/events", response_class=EventSourceResponse, responses=errors(401, 503))
+async def all_events(
+    request: Request, user: CurrentUser, engine: DbEngine, max_events: MaxEvents = None
+) -> AsyncIterator[ServerSentEvent]:
+    """Every run the caller may see, the status of orgs whose runs change, and the caller's notifications."""
+    now = request.app.dependency_overrides.get(get_now, get_now)
+    org_id = None if user.is_global_admin else user.org_id
+    async for event in _stream(request, Watcher(engine, user, org_id, now), max_events):
+        yield event
