@@ -186,6 +186,7 @@ def add_command(
     click.echo(
         f"added {org.org_id} ({org.connector_type}, {state}); check it with `accsync org test {org_id}`"
     )
+    update_dagster(change)
     _warn_unset_secret_variables(org)
 
 

@@ -85,7 +85,7 @@ def _red_reason(facts: HealthFacts) -> str | None:
     if due is not None:
         because.append("a scheduled sync was due")
     if facts.pending:
-        because.append(f"{_records(facts.pending)} are pending")
+        because.append(f"{_records(facts.pending)} {'is' if facts.pending == 1 else 'are'} pending")
     return f"{missing}, although {' and '.join(because)}."
 
 
@@ -95,6 +95,8 @@ def assess_health(facts: HealthFacts) -> Health:
     if red is not None:
         return Health(HealthLevel.RED, red)
     last = facts.last_sync
+    if last is None and not facts.enabled:
+        return Health(HealthLevel.GREEN, "The integration is disabled, so no sync is expected.")
     if last is None:
         return Health(HealthLevel.GREEN, "No sync has run yet, and none is due.")
     if not last.succeeded:

@@ -42,7 +42,8 @@ query RunInfo($runId: ID!) {
 class SyncDisabled(Exception):
     def __init__(self, org_id: str) -> None:
         super().__init__(
-            f"the integration of {org_id} is disabled, so it cannot be synced; enable it in its settings first"
+            f"the integration of {org_id} is disabled, so it cannot be synced; "
+            "enable it in its integration settings first"
         )
 
 

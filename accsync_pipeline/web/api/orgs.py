@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES, DEFAULT_TIMEZONE

@@ -30,7 +30,7 @@ class DevLoginIn(BaseModel):
 
 class TokenOut(BaseModel):
     token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserOut
 
@@ -63,7 +63,7 @@ def dev_users(engine: DbEngine) -> list[UserOut]:
 
 @router.post("/dev/login", responses=errors(404, 503))
 def dev_login(body: DevLoginIn, response: Response, engine: DbEngine) -> TokenOut:
-    """A token for a seeded user (only with ACCSYNC_DEV_LOGIN=1); `set_cookie` also sets it for the screens."""
+    """A token for a seeded user (ACCSYNC_DEV_LOGIN=1 only); `set_cookie` also sets the screens' cookie."""
     _require_dev_login()
     with engine.connect() as conn:
         user = user_store.find_user(conn, body.user_id)

@@ -88,7 +88,10 @@ def _nice_top(value: int) -> int:
 
 def daily_chart(totals: dict[date, DayTotals], today: date, days: int = DAYS_SHOWN) -> Chart:
     """The last `days` days up to `today`, every day present (a day without runs shows as zero)."""
-    shown = [totals.get(d) or DayTotals(d, 0, 0) for d in (today - timedelta(days=n) for n in range(days - 1, -1, -1))]
+    shown = [
+        totals.get(d) or DayTotals(d, 0, 0)
+        for d in (today - timedelta(days=n) for n in range(days - 1, -1, -1))
+    ]
     top = _nice_top(max([max(d.exported, d.failed) for d in shown] + [1]))
     plot_height = HEIGHT - BOTTOM - TOP
     baseline = HEIGHT - BOTTOM
@@ -112,10 +115,8 @@ def daily_chart(totals: dict[date, DayTotals], today: date, days: int = DAYS_SHO
                 label=f"{d.day.day:02d}.{d.day.month:02d}",
             )
         )
-    ticks = [
-        Tick(round(baseline - plot_height * fraction, 1), format_count(int(top * fraction)))
-        for fraction in (0, 0.25, 0.5, 0.75, 1)
-    ]
+    # `top` is 5, 10, 20, 50, ...: a fifth of it is always a whole number.
+    ticks = [Tick(round(baseline - plot_height * k / 5, 1), format_count(top * k // 5)) for k in range(6)]
     return Chart(
         WIDTH,
         HEIGHT,

@@ -57,6 +57,10 @@ def _started_by(running: Any) -> str:
     return ""
 
 
+def _person(name: str, full: bool) -> str:
+    return name if full else " ".join(f"{part[0]}." for part in name.split() if part)
+
+
 def _money(amount: Decimal | int | str, currency: str = "NOK") -> str:
     return format_money(amount, currency)
 
@@ -76,6 +80,7 @@ templates.env.filters.update(
         "record_type": lambda kind: RECORD_TYPE_NAMES.get(kind, kind),
         "trigger_name": lambda trigger: TRIGGER_NAMES.get(trigger or "", trigger or "Unknown"),
         "started_by": _started_by,
+        "person": _person,
     }
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -59,7 +60,9 @@ def _running(engine: Engine, launcher: SyncLauncher, status: OrgStatus) -> Runni
     return RunningView(active, 0, 0, None, None, waiting=True) if active else None
 
 
-def _status_context(engine: Engine, launcher: SyncLauncher, org: OrgConfig, now: Any) -> dict[str, Any] | None:
+def _status_context(
+    engine: Engine, launcher: SyncLauncher, org: OrgConfig, now: datetime
+) -> dict[str, Any] | None:
     with engine.connect() as conn:
         status = org_status(conn, org.org_id, now)
     if status is None:
@@ -75,7 +78,7 @@ def _split_ids(records: str | None) -> list[str] | None:
 
 
 def _records_context(
-    engine: Engine, org: OrgConfig, status: OrgStatus, view: str | None, records: str | None
+    engine: Engine, user: User, org: OrgConfig, status: OrgStatus, view: str | None, records: str | None
 ) -> dict[str, Any]:
     chosen = view if view in ("failed", "pending") else ("failed" if status.failed else "pending")
     only_ids = _split_ids(records)
@@ -91,6 +94,8 @@ def _records_context(
         "counts": {"failed": status.failed, "pending": status.pending},
         "timezone": org.timezone,
         "records_query": urlencode(query),
+        # Volunteers' names are their own org's business; platform administrators see initials.
+        "full_names": not user.is_global_admin,
     }
 
 
@@ -111,7 +116,7 @@ def status_page(
     context = _status_context(engine, launcher, org, now) if org else None
     if org is None or context is None:
         return not_found(request, user, engine)
-    context.update(_records_context(engine, org, context["status"], status, records))
+    context.update(_records_context(engine, user, org, context["status"], status, records))
     context.update({"title": f"{org.name}: status", "tab": "status", "timezone": org.timezone})
     return render(request, "org_status.html", context, user, unread_count(engine, user))
 
@@ -142,17 +147,20 @@ def records_fragment(
     records: Annotated[str | None, Query()] = None,
 ) -> Response:
     org = _fragment_org(engine, user, org_id)
-    if org is None:
+    if org is None or user is None:
         return Response("Not found", status_code=404 if user else 401)
     with engine.connect() as conn:
         current = org_status(conn, org.org_id, now)
     if current is None:
         return Response("Not found", status_code=404)
-    return render(request, "fragments/records.html", _records_context(engine, org, current, status, records))
+    context = _records_context(engine, user, org, current, status, records)
+    return render(request, "fragments/records.html", context)
 
 
 @router.get("/orgs/{org_id}/records/{record_id}", response_class=HTMLResponse)
-def record_page(request: Request, org_id: str, record_id: str, user: PageUser, engine: PageEngine) -> Response:
+def record_page(
+    request: Request, org_id: str, record_id: str, user: PageUser, engine: PageEngine
+) -> Response:
     if user is None:
         return to_login(request)
     org = find_visible_org(engine, user, org_id)
@@ -167,6 +175,7 @@ def record_page(request: Request, org_id: str, record_id: str, user: PageUser, e
         "org": org,
         "record": found[0],
         "attempts": attempts,
+        "full_names": not user.is_global_admin,
         "tab": "status",
         "title": f"Record {record_id}",
         "timezone": org.timezone,

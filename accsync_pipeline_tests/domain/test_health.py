@@ -1,0 +1,174 @@
+"""Health rules: green / amber / red from the last sync, the last success, pending records and the schedule."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accsync_pipeline.domain.health import HealthFacts, HealthLevel, LastSync, assess_health
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 13:00 in Oslo
+DAILY_0200 = "0 2 * * *"  # 01:00 UTC in November
+
+
+def facts(**overrides: object) -> HealthFacts:
+    base = HealthFacts(
+        now=NOW,
+        enabled=True,
+        last_sync=LastSync(NOW - timedelta(hours=1), succeeded=True, failed_records=0),
+        last_success_at=NOW - timedelta(hours=1),
+        pending=0,
+        cron=None,
+        timezone="Europe/Oslo",
+        watched_since=NOW - timedelta(days=30),
+    )
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def test_green_when_the_last_sync_completed_without_failures() -> None:
+    health = assess_health(facts())
+    assert health.level == HealthLevel.GREEN
+    assert "no failed records" in health.reason
+
+
+def test_amber_when_the_last_sync_had_failed_records() -> None:
+    health = assess_health(facts(last_sync=LastSync(NOW - timedelta(hours=1), True, 3)))
+    assert health.level == HealthLevel.AMBER
+    assert "3 records failed" in health.reason
+
+
+def test_amber_names_one_record_in_the_singular() -> None:
+    health = assess_health(facts(last_sync=LastSync(NOW - timedelta(hours=1), True, 1)))
+    assert "1 record failed" in health.reason
+
+
+def test_amber_when_the_last_run_itself_failed_but_a_success_is_recent() -> None:
+    health = assess_health(
+        facts(
+            last_sync=LastSync(NOW - timedelta(minutes=5), False, 0), last_success_at=NOW - timedelta(hours=3)
+        )
+    )
+    assert health.level == HealthLevel.AMBER
+    assert "did not complete" in health.reason
+
+
+def test_red_when_records_are_pending_and_no_success_within_24_hours() -> None:
+    health = assess_health(facts(last_success_at=NOW - timedelta(hours=25), pending=4))
+    assert health.level == HealthLevel.RED
+    assert "last 24 hours" in health.reason and "4 records are pending" in health.reason
+
+
+def test_red_when_never_synced_and_records_are_pending() -> None:
+    health = assess_health(facts(last_sync=None, last_success_at=None, pending=1))
+    assert health.level == HealthLevel.RED
+    assert health.reason.startswith("No successful sync yet") and "1 record is pending" in health.reason
+
+
+def test_red_when_a_scheduled_run_fell_due_after_the_last_success() -> None:
+    # Last success two days ago at 01:30 UTC; the 02:00 Oslo run fell due since then.
+    health = assess_health(facts(last_success_at=NOW - timedelta(days=2), cron=DAILY_0200))
+    assert health.level == HealthLevel.RED
+    assert "a scheduled sync was due" in health.reason
+
+
+def test_red_wins_over_amber() -> None:
+    health = assess_health(
+        facts(
+            last_sync=LastSync(NOW - timedelta(hours=30), True, 2),
+            last_success_at=NOW - timedelta(hours=30),
+            pending=2,
+        )
+    )
+    assert health.level == HealthLevel.RED
+
+
+def test_not_red_when_nothing_was_expected() -> None:
+    # Weekly on Friday 16:00; last success a week ago Friday 16:05; today is Friday 13:00: not due yet.
+    weekly = "0 16 * * 5"
+    last = datetime(2026, 11, 13, 15, 5, tzinfo=UTC)
+    health = assess_health(facts(last_success_at=last, last_sync=LastSync(last, True, 0), cron=weekly))
+    assert health.level == HealthLevel.GREEN
+
+
+def test_a_success_within_24_hours_is_never_red() -> None:
+    health = assess_health(
+        facts(last_success_at=NOW - timedelta(hours=23, minutes=59), pending=10, cron=DAILY_0200)
+    )
+    assert health.level == HealthLevel.GREEN
+
+
+def test_exactly_24_hours_is_still_within() -> None:
+    assert (
+        assess_health(facts(last_success_at=NOW - timedelta(hours=24), pending=1)).level == HealthLevel.GREEN
+    )
+    assert (
+        assess_health(facts(last_success_at=NOW - timedelta(hours=24, seconds=1), pending=1)).level
+        == HealthLevel.RED
+    )
+
+
+def test_a_disabled_integration_is_never_red() -> None:
+    health = assess_health(
+        facts(enabled=False, last_success_at=None, last_sync=None, pending=5, cron=DAILY_0200)
+    )
+    assert health.level == HealthLevel.GREEN
+    assert "disabled" in health.reason
+
+
+def test_never_synced_with_nothing_due_is_green() -> None:
+    health = assess_health(
+        facts(last_sync=None, last_success_at=None, watched_since=NOW - timedelta(hours=1))
+    )
+    assert health.level == HealthLevel.GREEN
+    assert "No sync has run yet" in health.reason
+
+
+def test_never_synced_looks_for_due_runs_since_set_up() -> None:
+    recent = facts(
+        last_sync=None, last_success_at=None, cron=DAILY_0200, watched_since=NOW - timedelta(hours=2)
+    )
+    assert assess_health(recent).level == HealthLevel.GREEN  # 02:00 Oslo was before set-up
+    older = dataclasses.replace(recent, watched_since=NOW - timedelta(hours=12))
+    assert assess_health(older).level == HealthLevel.RED
+
+
+@given(
+    since_success=st.one_of(st.none(), st.integers(min_value=0, max_value=14 * 24 * 60)),
+    pending=st.integers(min_value=0, max_value=5),
+    last_failed=st.one_of(st.none(), st.integers(min_value=0, max_value=5)),
+    last_ok=st.booleans(),
+    enabled=st.booleans(),
+    cron=st.sampled_from([None, DAILY_0200, "0 16 * * 5", "*/15 * * * *"]),
+)
+def test_the_level_follows_the_rules(
+    since_success: int | None,
+    pending: int,
+    last_failed: int | None,
+    last_ok: bool,
+    enabled: bool,
+    cron: str | None,
+) -> None:
+    success_at = None if since_success is None else NOW - timedelta(minutes=since_success)
+    last = None if last_failed is None else LastSync(NOW - timedelta(minutes=1), last_ok, last_failed)
+    f = facts(
+        last_success_at=success_at,
+        last_sync=last,
+        pending=pending,
+        enabled=enabled,
+        cron=cron,
+    )
+    health = assess_health(f)
+    recent_success = success_at is not None and NOW - success_at <= timedelta(hours=24)
+    if health.level == HealthLevel.RED:
+        assert enabled and not recent_success and (pending > 0 or cron is not None)
+    elif enabled and not recent_success and pending > 0:
+        pytest.fail("pending records without a recent success must be red")
+    elif last is not None and (not last.succeeded or last.failed_records):
+        assert health.level == HealthLevel.AMBER
+    else:
+        assert health.level == HealthLevel.GREEN
+    assert health.reason.endswith(".")
