@@ -94,7 +94,7 @@ def add_org(
     problems = check_org_id(org_id) + check_name(name) + check_connector_type(connector_type)
     problems += check_timezone(timezone)
     if not problems and org_store.find_org(conn, org_id) is not None:
-        problems.append(("org_id", f"organization '{org_id}' already exists; change it with `org set`"))
+        problems.append(("org_id", f"organization '{org_id}' already exists"))
     if not check_connector_type(connector_type):
         problems += check_connector_settings(connector_type, settings)
     types, type_problems = check_record_types(record_types)

@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screens"
 DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-JWT_SECRET = "browser-tests-secret-0123456789abcdef"  # noqa: S105 - a throwaway test key
+JWT_SECRET = "browser-tests-secret-0123456789abcdef"
 # Nothing listens here: without a Dagster stack, the screens must cope with Dagster being away.
 NO_DAGSTER_URL = "http://127.0.0.1:9"
 WAIT_MS = 15_000
@@ -82,7 +82,9 @@ def browser() -> Iterator[Browser]:
 
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
     finally:
@@ -133,9 +135,7 @@ def service_environment(monkeypatch: pytest.MonkeyPatch, database_url: str, dags
 
 
 @pytest.fixture
-def admin_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser
-) -> Iterator[AdminServer]:
+def admin_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser: Browser) -> Iterator[AdminServer]:
     """A fresh database with the demo orgs and users, and the admin service on it (no Dagster)."""
     database_url = f"sqlite:///{tmp_path}/accsync.db"
     service_environment(monkeypatch, database_url, NO_DAGSTER_URL)
@@ -211,12 +211,15 @@ def fail_records(
     run_store.finish_run(conn, run_id, "success", now - timedelta(minutes=1))
 
 
-def export_records(conn: sa.Connection, org_id: str, record_ids: list[str], now: datetime, run_id: str) -> None:
+def export_records(
+    conn: sa.Connection, org_id: str, record_ids: list[str], now: datetime, run_id: str
+) -> None:
     """Record a finished sync of `org_id` that exported `record_ids`."""
     record_store.intake(conn, org_id, now)
     run_store.start_run(conn, run_id, org_id, "schedule", None, now - timedelta(seconds=30))
     results = [
-        record_store.RecordResult(rid, org_id, SyncStatus.EXPORTED, external_id=f"X-{rid}") for rid in record_ids
+        record_store.RecordResult(rid, org_id, SyncStatus.EXPORTED, external_id=f"X-{rid}")
+        for rid in record_ids
     ]
     record_store.write_results(conn, results, run_id, "schedule", now)
     run_store.add_progress(conn, run_id, len(record_ids), 0, 0)

@@ -1,0 +1,138 @@
+"""Status per org and the global summary: counts, last sync, health, running progress, next run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.service.status import org_statuses
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import records as record_store
+from accsync_pipeline.store import runs as run_store
+from accsync_pipeline.store.schema import record_sync_state
+from accsync_pipeline_tests.factories import NOW, add_sources
+from accsync_pipeline_tests.web.conftest import (
+    CLOCK,
+    UNREACHABLE_DYNAMICS,
+    Api,
+    Seeded,
+    fail_records,
+    json_of,
+)
+
+
+def finished_run(engine: Engine, run_id: str, org_id: str, at: datetime, exported: int, failed: int) -> None:
+    with engine.begin() as conn:
+        run_store.start_run(conn, run_id, org_id, "schedule", None, at - timedelta(minutes=1))
+        run_store.add_to_total(conn, run_id, exported + failed)
+        run_store.add_progress(conn, run_id, exported, 0, failed)
+        run_store.finish_run(conn, run_id, "success", at)
+
+
+def test_a_new_org_with_approved_records_is_red_with_pending_counted_before_intake(
+    api: Api, seeded: Seeded
+) -> None:
+    with api.engine.begin() as conn:
+        add_sources(conn, "hlf", 4)
+    status = json_of(api.client(seeded.hlf_admin).get("/api/orgs/hlf/status"))
+    assert status["pending"] == 4 and status["failed"] == 0
+    assert status["last_successful_sync_at"] is None and status["failed_in_last_sync"] is None
+    assert status["health"]["level"] == "red" and "4 records are pending" in status["health"]["reason"]
+    assert status["running"] is None
+    assert status["next_run_at"] is None and status["schedule_description"].startswith("Manual only")
+    # Reading wrote nothing: intake is the pipeline's job.
+    with api.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(record_sync_state)).scalar_one() == 0
+
+
+def test_amber_after_a_sync_with_failures_and_the_counts_of_now_and_the_last_sync(
+    api: Api, seeded: Seeded
+) -> None:
+    with api.engine.begin() as conn:
+        ids = add_sources(conn, "hlf", 5)
+    fail_records(api.engine, "hlf", ids[:2], run_id="r1")
+    with api.engine.begin() as conn:
+        # The other three were exported by the same run.
+        results = [
+            record_store.RecordResult(i, "hlf", record_store.SyncStatus.EXPORTED, "X") for i in ids[2:]
+        ]
+        record_store.write_results(conn, results, "r1", "schedule", NOW)
+    finished_run(api.engine, "r1", "hlf", NOW, exported=3, failed=2)
+    status = json_of(api.client(seeded.hlf_admin).get("/api/orgs/hlf/status"))
+    assert (status["pending"], status["failed"], status["failed_in_last_sync"]) == (0, 2, 2)
+    assert status["health"] == {"level": "amber", "reason": "The last sync had 2 records failed."}
+    assert datetime.fromisoformat(status["last_successful_sync_at"]) == NOW
+
+
+def test_green_with_running_progress_and_next_run_in_the_orgs_timezone(api: Api, seeded: Seeded) -> None:
+    finished_run(api.engine, "r1", "other", NOW - timedelta(hours=2), exported=3, failed=0)
+    with api.engine.begin() as conn:
+        run_store.start_run(conn, "r2", "other", "manual", "other.admin", NOW)
+        run_store.add_to_total(conn, "r2", 10)
+        run_store.add_progress(conn, "r2", 4, 0, 0)
+    status = json_of(api.client(seeded.other_admin).get("/api/orgs/other/status"))
+    assert status["health"]["level"] == "green"
+    assert status["running"] | {"started_at": None} == {
+        "run_id": "r2",
+        "status": "STARTED",
+        "done": 4,
+        "total": 10,
+        "started_at": None,
+    }
+    # Daily at 02:00 in Oslo: the next is tomorrow 02:00 +01:00.
+    assert status["next_run_at"] == (CLOCK.date() + timedelta(days=1)).isoformat() + "T02:00:00+01:00"
+    assert status["schedule_description"].startswith("At 02:00")
+
+
+def test_the_global_summary_counts_every_org(api: Api, seeded: Seeded) -> None:
+    with api.engine.begin() as conn:
+        add_sources(conn, "hlf", 2)
+    finished_run(api.engine, "r1", "other", NOW - timedelta(hours=1), exported=1, failed=0)
+    body = json_of(api.client(seeded.global_admin).get("/api/orgs"))
+    assert body["summary"] == {
+        "orgs": 2,
+        "green": 1,
+        "amber": 0,
+        "red": 1,
+        "running": 0,
+        "pending": 2,
+        "failed": 0,
+    }
+
+
+@contextmanager
+def counted_statements(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_summary_takes_the_same_few_queries_for_any_number_of_orgs(api: Api, seeded: Seeded) -> None:
+    def add_orgs(first: int, count: int) -> None:
+        with api.engine.begin() as conn:
+            for i in range(first, first + count):
+                org = OrgConfig(f"org_{i:04d}", f"Org {i}", "dynamics", UNREACHABLE_DYNAMICS)
+                org_store.insert_org(conn, org, NOW)
+                add_sources(conn, org.org_id, 2, prefix=f"O{i:04d}-")
+        finished_run(api.engine, f"run-{first}", f"org_{first:04d}", NOW, 1, 1)
+
+    add_orgs(0, 3)
+    with api.engine.connect() as conn, counted_statements(api.engine) as few:
+        assert len(org_statuses(conn, CLOCK)) == 5
+    add_orgs(3, 60)
+    with api.engine.connect() as conn, counted_statements(api.engine) as many:
+        rows = org_statuses(conn, CLOCK)
+    assert len(rows) == 65 and len(many) == len(few) <= 8
+    assert {r.pending for r in rows if r.org_id.startswith("org_")} == {2}
