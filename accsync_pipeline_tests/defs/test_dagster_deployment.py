@@ -1,4 +1,4 @@
-"""Against a real dagster-webserver and dagster-daemon: one sync per org, and recovery after SIGKILL."""
+"""Against a real dagster-webserver and daemon: one sync per org, recovery after SIGKILL, schedule reload."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.records import idempotency_key
+from accsync_pipeline.domain.schedule import next_runs
 from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.service.dagster_graphql import LAUNCH, LOCATION, REPOSITORY, DagsterGraphQL
+from accsync_pipeline.service.dagster_sync import apply_to_dagster
 from accsync_pipeline.service.launch import SyncAlreadyRunning, SyncRequest
+from accsync_pipeline.service.org_config import update_sync_settings
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.schema import record_sync_state
@@ -148,5 +152,56 @@ def test_a_run_process_killed_mid_export_loses_nothing_and_posts_nothing_twice(
         summary = run_store.find_run(conn, run_id)
     assert final == {"exported": 1000}
     assert summary is not None and summary.status == "success"
+    dagster.close()
+    engine.dispose()
+
+
+SCHEDULES = """
+query Schedules($selector: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $selector) {
+    __typename
+    ... on Schedules {
+      results {
+        name cronSchedule executionTimezone
+        scheduleState { status }
+        futureTicks(limit: 2) { results { timestamp } }
+      }
+    }
+  }
+}"""
+
+
+def test_a_changed_schedule_shows_in_dagster_at_once_with_the_same_next_ticks(
+    dagster_stack: DagsterStack,  # noqa: F811
+    dynamics_sandbox: RunningSandbox,
+) -> None:
+    engine = create_engine(dagster_stack.database_url)
+    with engine.begin() as conn:
+        add_org_with_admin(conn, sandbox_org("sched", "dynamics", dynamics_settings(dynamics_sandbox)))
+    dagster = DagsterGraphQL(dagster_stack.url)
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+
+    def schedule_of(org_id: str) -> dict[str, object] | None:
+        results = dagster.execute(SCHEDULES, {"selector": selector})["schedulesOrError"]["results"]
+        return next((s for s in results if s["name"] == f"sync_{org_id}_schedule"), None)
+
+    for spec, cron in (
+        ({"kind": "daily", "time": "02:30"}, "30 2 * * *"),
+        ({"kind": "weekly", "weekday": "friday", "time": "16:00"}, "0 16 * * 5"),
+    ):
+        with engine.begin() as conn:
+            update_sync_settings(conn, "sched", schedule_spec=spec)
+        assert apply_to_dagster("sched").ok
+        shown = schedule_of("sched")
+        assert shown is not None
+        assert (shown["cronSchedule"], shown["executionTimezone"]) == (cron, "Europe/Oslo")
+        assert shown["scheduleState"] == {"status": "RUNNING"}
+        ticks = [datetime.fromtimestamp(t["timestamp"], UTC) for t in shown["futureTicks"]["results"]]  # type: ignore[index]
+        assert ticks == [t.astimezone(UTC) for t in next_runs(cron, "Europe/Oslo", datetime.now(UTC), 2)]
+
+    with engine.begin() as conn:
+        update_sync_settings(conn, "sched", schedule_spec={"kind": "manual"})
+    assert apply_to_dagster("sched").ok
+    assert schedule_of("sched") is None
     dagster.close()
     engine.dispose()

@@ -183,6 +183,7 @@ def test_retry_selected_sends_only_those_and_retry_all_the_rest(
     screenshot(page, "failed-records-selected", docs=True)
     page.get_by_role("button", name="Retry selected (2)").click()
     expect(page.locator("#retry-status")).to_have_text("2 records will be sent again now.")
+    expect(page.locator("#pending-count")).to_have_text("0", timeout=RUN_MS)
 
     expect(page.locator("#sync-now")).to_be_enabled(timeout=RUN_MS)
     expect(page.locator("#failed-count")).to_have_text("4")
@@ -192,7 +193,10 @@ def test_retry_selected_sends_only_those_and_retry_all_the_rest(
     assert {r for r, s in after_selected.items() if s == "failed"} == {ids[0], ids[2], ids[3], ids[5]}
 
     page.get_by_role("button", name="Retry all failed records (4)").click()
-    expect(page.locator("#failed-count")).to_have_text("0", timeout=RUN_MS)
+    expect(page.locator("#retry-status")).to_have_text("4 records will be sent again now.")
+    expect(page.locator("#failed-count")).to_have_text("0")
+    expect(page.locator("#pending-count")).to_have_text("0", timeout=RUN_MS)
+    expect(page.locator("#sync-now")).to_be_enabled(timeout=RUN_MS)
     expect(page.locator("#no-records")).to_be_visible()
     assert set(statuses(stack_server, "retry").values()) == {"exported"}
 
