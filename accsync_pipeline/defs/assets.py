@@ -93,8 +93,9 @@ def export_approved_records(
     with engine.begin() as conn:
         org = org_store.get_org(conn, org_id)
         run_store.start_run(conn, context.run.run_id, org_id, trigger, user_id, utc_now())
-    selected = [RECORD_TYPE_OF[k] for k in context.selected_asset_keys]
-    wanted = [t.value for t in selected if t.value in org.record_types]
+    # Types the org's sync excludes are still read, so that their records are skipped with
+    # that reason (visible in the sync log) instead of waiting in the queue unexplained.
+    wanted = [RECORD_TYPE_OF[k].value for k in context.selected_asset_keys]
     if config.record_types is not None:
         wanted = [t for t in wanted if t in config.record_types]
     started = time.monotonic()

@@ -8,6 +8,8 @@ from decimal import Decimal
 from accsync_pipeline.domain.records import ApprovedRecord, ExportableRecord, RecordType
 
 SUPPORTED_CURRENCIES = frozenset({"NOK"})
+# A skip for this reason is undone when the org includes the type again (see store.records).
+TYPE_NOT_INCLUDED = "is not included in this organization's sync"
 
 
 def skip_reason(
@@ -19,7 +21,7 @@ def skip_reason(
     if record.record_type not in {t.value for t in RecordType}:
         return f"unknown record type '{record.record_type}'"
     if record.record_type not in included_types:
-        return f"record type '{record.record_type}' is not included in this organization's sync"
+        return f"record type '{record.record_type}' {TYPE_NOT_INCLUDED}"
     if not (record.employee_number or "").strip():
         return "no employee number: add the volunteer's employee number in the app"
     if not (record.expense_account or "").strip():

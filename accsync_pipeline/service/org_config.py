@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,7 @@ from accsync_pipeline.service.org_settings import (
     raise_if_any,
 )
 from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store.schema import organizations
 
 __all__ = [
@@ -211,6 +213,8 @@ def update_sync_settings(
         sync_on_approval=before.sync_on_approval if sync_on_approval is None else sync_on_approval,
         timezone=before.timezone if timezone is None else timezone,
     )
+    newly_included = [t for t in after.record_types if t not in before.record_types]
+    record_store.reopen_type_skips(conn, org_id, newly_included, datetime.now(UTC))
     return _save(conn, before, after)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.records import ApprovedRecord, SyncStatus
+from accsync_pipeline.domain.validation import TYPE_NOT_INCLUDED
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
 
 S = record_sync_state
@@ -272,3 +273,20 @@ def release_for_manual_retry(
             .values(status=SyncStatus.PENDING, next_attempt_at=None, updated_at=now)
         )
     return ids
+
+
+def reopen_type_skips(conn: sa.Connection, org_id: str, record_types: Sequence[str], now: datetime) -> int:
+    """Records skipped only because their type was excluded become pending when the type is included."""
+    if not record_types:
+        return 0
+    result = conn.execute(
+        S.update()
+        .where(
+            S.c.org_id == org_id,
+            S.c.status == SyncStatus.SKIPPED,
+            S.c.record_type.in_(list(record_types)),
+            S.c.skip_reason.like(f"%{TYPE_NOT_INCLUDED}"),
+        )
+        .values(status=SyncStatus.PENDING, skip_reason=None, updated_at=now)
+    )
+    return int(result.rowcount)

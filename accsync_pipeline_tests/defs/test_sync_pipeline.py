@@ -20,6 +20,7 @@ from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.service import in_process
 from accsync_pipeline.service.history import org_history
 from accsync_pipeline.service.launch import SyncAlreadyRunning, SyncRequest
+from accsync_pipeline.service.org_config import update_sync_settings
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.schema import notifications, record_sync_state
 from accsync_pipeline_tests.factories import add_org_with_admin, add_sources, sandbox_org
@@ -95,7 +96,7 @@ def test_partial_failure_posts_the_good_records_once_and_fails_only_the_rejected
     assert success and ledger_keys(sandbox, connector_type) == ledger
 
 
-def test_only_included_record_types_are_exported(
+def test_excluded_record_types_are_skipped_with_the_reason_and_return_when_included(
     engine: Engine, accsync_env: str, dagster_instance: dg.DagsterInstance, dynamics_sandbox: RunningSandbox
 ) -> None:
     with engine.begin() as conn:
@@ -105,14 +106,35 @@ def test_only_included_record_types_are_exported(
         add_org_with_admin(conn, org)
         add_sources(conn, "acme", 4, prefix="R")
         add_sources(conn, "acme", 3, prefix="H", record_type="honorarium")
-    run_id, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
+    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
     assert success
     assert len(dynamics_sandbox.postings()) == 3
+    assert statuses(engine, "acme") == {"exported": 3, "skipped": 4}
+    [entry] = org_history(dagster_instance, "acme")
+    assert (entry.exported, entry.skipped) == (3, 4)
+    assert all("not included" in r["reason"] for r in entry.skipped_records)
+
+    with engine.begin() as conn:
+        update_sync_settings(conn, "acme", record_types=["reimbursement", "honorarium"])
+    assert statuses(engine, "acme") == {"exported": 3, "pending": 4}
+    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
+    assert success and statuses(engine, "acme") == {"exported": 7}
+    assert set(ledger_keys(dynamics_sandbox, "dynamics").values()) == {1}
+
+
+def test_a_run_narrowed_to_one_type_leaves_the_other_queued(
+    engine: Engine, accsync_env: str, dagster_instance: dg.DagsterInstance, dynamics_sandbox: RunningSandbox
+) -> None:
+    with engine.begin() as conn:
+        add_org_with_admin(conn, sandbox_org("acme", "dynamics", dynamics_settings(dynamics_sandbox)))
+        add_sources(conn, "acme", 4, prefix="R")
+        add_sources(conn, "acme", 3, prefix="H", record_type="honorarium")
+    request = SyncRequest("acme", "manual", record_types=["honorarium"])
+    run_id, success = in_process.run_sync(dagster_instance, request)
+    assert success
     assert statuses(engine, "acme") == {"exported": 3, "pending": 4}
     events = dagster_instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-    materialized = {
-        m.asset_key for r in events.records if (m := r.event_log_entry.asset_materialization) is not None
-    }
+    materialized = {m.asset_key for r in events.records if (m := r.event_log_entry.asset_materialization)}
     assert materialized == {ASSET_KEYS[RecordType.HONORARIUM]}
 
 

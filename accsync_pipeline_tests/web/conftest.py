@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import dagster as dg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -123,7 +124,11 @@ def api(engine: Engine, accsync_env: str, jwt_secret: str) -> Iterator[Api]:
     app.dependency_overrides[deps.get_launcher] = lambda: launcher
     app.dependency_overrides[deps.get_now] = lambda: CLOCK
     app.dependency_overrides[get_config_applier] = lambda: apply
+    # Never the instance under DAGSTER_HOME (or the repository's .accsync): history tests give their own.
+    instance = dg.DagsterInstance.ephemeral()
+    app.dependency_overrides[deps.get_dagster_instance] = lambda: instance
     yield Api(app, engine, launcher, applied)
+    instance.dispose()
 
 
 @dataclass(frozen=True)

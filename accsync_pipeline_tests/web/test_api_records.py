@@ -113,7 +113,7 @@ def test_retry_selected_releases_only_those_and_launches_one_run_for_them(api: A
     assert request.run_config["ops"]["export_approved_records"]["config"]["record_ids"] == [ids[0], ids[2]]
     # The backoff is overridden and reset; the attempt count stays until the retry runs.
     assert tuple(state(api, ids[0])) == ("pending", None, 1)
-    assert tuple(state(api, ids[1]))[0] == "failed" and state(api, ids[1])[1] is not None
+    assert state(api, ids[1])[0] == "failed" and state(api, ids[1])[1] is not None
 
 
 def test_retry_all_takes_every_failed_record_in_one_run(api: Api, seeded: Seeded) -> None:
