@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from accsync_pipeline.cli.org import load_org
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.cli.sync import load_org
 from accsync_pipeline.service.dagster_home import dagster_instance
 from accsync_pipeline.service.history import org_history
 

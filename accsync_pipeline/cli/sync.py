@@ -9,28 +9,18 @@ import time
 import click
 
 from accsync_pipeline.cli.errors import UserError
-from accsync_pipeline.domain.org import ALL_RECORD_TYPES, OrgConfig
+from accsync_pipeline.cli.org import load_org
+from accsync_pipeline.domain.org import ALL_RECORD_TYPES
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.service import in_process
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
 from accsync_pipeline.service.run_summary import run_summary
-from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.engine import create_engine
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-def load_org(org_id: str) -> OrgConfig:
-    engine = create_engine()
-    with engine.connect() as conn:
-        org = org_store.find_org(conn, org_id)
-    engine.dispose()
-    if org is None:
-        raise UserError(f"unknown organization '{org_id}' (see `accsync org list`)")
-    return org
 
 
 def _parse_types(text: str | None) -> list[str] | None:
