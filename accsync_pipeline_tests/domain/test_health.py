@@ -1,4 +1,4 @@
-"""Health rules: green, amber or red from the last sync, the last success, pending records and the schedule."""
+"""Health rules: green, amber or red from the last sync and success, pending records and the schedule."""
 
 from __future__ import annotations
 

@@ -75,7 +75,9 @@ def require_browser() -> None:
         pytest.skip(f"browser tests need headless Chromium: {problem}")
 
 
-@pytest.fixture(scope="session")
+# Module scope: every test module that imports this fixture gets its own copy of it, and two
+# Playwright drivers must never run in one thread at once; one per module, stopped at its end.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require_browser()
     from playwright.sync_api import sync_playwright
@@ -179,7 +181,9 @@ def screenshot(page: Page, name: str, docs: bool = False) -> Path:
     page.screenshot(path=str(path), full_page=True)
     if docs and os.environ.get("ACCSYNC_DOCS_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
+        # The visible window from the top only: long record lists would make the README's images huge.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"))
     return path
 
 

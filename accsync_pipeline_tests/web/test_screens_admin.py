@@ -5,6 +5,9 @@ health with its reasons, live numbers, scoping, notifications, the schedule edit
 integration settings. Sync Now and retries through real Dagster runs are in test_screens_sync.
 """
 
+# The fixtures are imported by name, so each test parameter "redefines" one.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
@@ -217,8 +220,8 @@ def test_notifications_open_the_status_screen_filtered_to_their_records(
             conn,
             GLOBAL,
             NotificationContent(
-                None, "critical", "2 organizations have problems", "HLF and Norges Blindeforbund need attention.",
-                "/orgs", "test:platform",
+                None, "critical", "2 organizations have problems",
+                "HLF and Norges Blindeforbund need attention.", "/orgs", "test:platform",
             ),
             now,
         )  # fmt: skip

@@ -4,6 +4,9 @@ The admin service, dagster-webserver and dagster-daemon share one database; sync
 the Business Central sandbox. Each test has its own org.
 """
 
+# The fixtures are imported by name, so each test parameter "redefines" one.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
@@ -48,8 +51,8 @@ RUN_MS = 120_000  # a Dagster run: queue, a worker process, the export
 
 @pytest.fixture
 def stack_server(
-    browser: object,  # noqa: F811 - skip before starting Dagster when there is no browser
-    dagster_stack: DagsterStack,  # noqa: F811
+    browser: object,  # skips before Dagster starts when there is no browser
+    dagster_stack: DagsterStack,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[AdminServer]:
     service_environment(monkeypatch, dagster_stack.database_url, dagster_stack.url)

@@ -102,6 +102,12 @@ class Watcher:
         return [("notification", {"unread": seen[0], "latest": latest})]
 
 
+def _clock(request: Request) -> Callable[[], datetime]:
+    """The clock itself, not one reading of it: a stream asks it again on every poll."""
+    clock: Callable[[], datetime] = request.app.dependency_overrides.get(get_now, get_now)
+    return clock
+
+
 async def _stream(
     request: Request, watcher: Watcher, max_events: int | None
 ) -> AsyncIterator[ServerSentEvent]:
@@ -120,8 +126,7 @@ async def org_events(
     request: Request, org: VisibleOrg, user: CurrentUser, engine: DbEngine, max_events: MaxEvents = None
 ) -> AsyncIterator[ServerSentEvent]:
     """The org's runs, status and the caller's notifications, as they change."""
-    now = request.app.dependency_overrides.get(get_now, get_now)
-    async for event in _stream(request, Watcher(engine, user, org.org_id, now), max_events):
+    async for event in _stream(request, Watcher(engine, user, org.org_id, _clock(request)), max_events):
         yield event
 
 
@@ -130,7 +135,6 @@ async def all_events(
     request: Request, user: CurrentUser, engine: DbEngine, max_events: MaxEvents = None
 ) -> AsyncIterator[ServerSentEvent]:
     """Every run the caller may see, the status of orgs whose runs change, and the caller's notifications."""
-    now = request.app.dependency_overrides.get(get_now, get_now)
     org_id = None if user.is_global_admin else user.org_id
-    async for event in _stream(request, Watcher(engine, user, org_id, now), max_events):
+    async for event in _stream(request, Watcher(engine, user, org_id, _clock(request)), max_events):
         yield event
