@@ -65,7 +65,10 @@ class GraphQLLauncher:
     """Dagster's webserver; refuses a launch while any sync of the org is queued or running."""
 
     def __init__(self, url: str | None = None) -> None:
-        self._client = DagsterGraphQL(url or os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL)
+        # Short: a status page asks this too, and must not hang on a Dagster that does not answer.
+        self._client = DagsterGraphQL(
+            url or os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL, timeout=10
+        )
 
     def launch_sync(self, request: SyncRequest) -> str:
         return self._client.launch_sync(request)
