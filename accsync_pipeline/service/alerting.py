@@ -8,7 +8,7 @@ that a recipient can hold only once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,8 +35,15 @@ class AlertReport:
     notifications_written: int
 
 
-def read_facts(conn: sa.Connection, now: datetime) -> list[OrgFacts]:
-    """Every organization's alert facts, from three queries whatever the number of orgs."""
+def read_facts(
+    conn: sa.Connection, now: datetime, failed_runs: Mapping[str, int] | None = None
+) -> list[OrgFacts]:
+    """Every organization's alert facts, from three queries whatever the number of orgs.
+
+    `failed_runs` are sync runs that failed as a whole (from Dagster's run history); each counts
+    as one more error next to the records' failed attempts.
+    """
+    failed_runs = failed_runs or {}
     failing = alert_store.failing_records(conn)
     errors = alert_store.recent_errors(conn, now)
     overdue = alert_store.overdue_pending(conn, now)
@@ -50,7 +57,7 @@ def read_facts(conn: sa.Connection, now: datetime) -> list[OrgFacts]:
                 enabled=org.enabled,
                 thresholds=org.alerts,
                 failing_records=tuple(failing.get(org.org_id, ())),
-                recent_errors=errors.get(org.org_id, 0),
+                recent_errors=errors.get(org.org_id, 0) + failed_runs.get(org.org_id, 0),
                 overdue_pending=overdue_count,
                 oldest_pending_at=oldest,
             )
@@ -98,7 +105,10 @@ def _require_aware(now: datetime) -> None:
 
 
 def evaluate_alerts(
-    conn: sa.Connection, now: datetime, platform_threshold: int = PLATFORM_THRESHOLD
+    conn: sa.Connection,
+    now: datetime,
+    platform_threshold: int = PLATFORM_THRESHOLD,
+    failed_runs: Mapping[str, int] | None = None,
 ) -> AlertReport:
     """Evaluate every alert rule once: open and clear alerts, and notify each recipient once per change.
 
@@ -107,7 +117,7 @@ def evaluate_alerts(
     make the later one fail with `AlertStateConflict` and roll back; its next tick sees the result.
     """
     _require_aware(now)
-    facts = read_facts(conn, now)
+    facts = read_facts(conn, now, failed_runs)
     active = _with_global_admins_told(conn, alert_store.active_alerts(conn))
     decisions = rules.evaluate(facts, active, now, platform_threshold)
     for key in decisions.cleared:

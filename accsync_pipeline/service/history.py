@@ -66,3 +66,28 @@ def org_history(instance: dg.DagsterInstance, org_id: str, limit: int = 50) -> l
             entry.failed_records += _rows(metadata.get("failed_records"))
         entries.append(entry)
     return entries
+
+
+def failed_runs_since_success(instance: dg.DagsterInstance, since: dict[str, datetime]) -> dict[str, int]:
+    """Per org, sync runs that failed after `since[org]` and after the org's last successful run.
+
+    A failed run that a later run put right no longer counts, so the alert it raised can clear.
+    """
+    if not since:
+        return {}
+    earliest = min(since.values())
+    statuses = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
+    records = instance.get_run_records(
+        RunsFilter(job_name="sync_job", statuses=statuses, created_after=earliest), limit=5000
+    )
+    failures: dict[str, int] = {}
+    succeeded: set[str] = set()
+    for record in records:  # newest first
+        org_id = record.dagster_run.tags.get(ORG_TAG)
+        if org_id not in since or org_id in succeeded:
+            continue
+        if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
+            succeeded.add(org_id)
+        elif record.create_timestamp > since[org_id]:
+            failures[org_id] = failures.get(org_id, 0) + 1
+    return failures

@@ -13,6 +13,7 @@ from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.defs.sensors.alerts import alert_rules_sensor
 from accsync_pipeline.defs.sensors.approvals import approval_sensor
 from accsync_pipeline.defs.sensors.retries import auto_retry_sensor
+from accsync_pipeline.domain.org import AlertThresholds
 from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG
 from accsync_pipeline.store import records as record_store
@@ -34,8 +35,10 @@ def tick(
     return result
 
 
-def org(org_id: str, on_approval: bool = True, enabled: bool = True) -> object:
-    return sandbox_org(org_id, "xledger", SETTINGS, sync_on_approval=on_approval, enabled=enabled)
+def org(org_id: str, on_approval: bool = True, enabled: bool = True, **overrides: object) -> object:
+    return sandbox_org(
+        org_id, "xledger", SETTINGS, sync_on_approval=on_approval, enabled=enabled, **overrides
+    )
 
 
 def test_a_burst_of_approvals_becomes_one_run_per_org_that_asks_for_it(
@@ -149,3 +152,32 @@ def test_alert_sensor_notifies_once_per_condition_and_once_when_it_clears(
         record_store.write_results(conn, results, "run-2", "manual", datetime.now(UTC))
     assert evaluate_and_list() == ["warning", "info"]  # and once that it is resolved
     assert evaluate_and_list() == ["warning", "info"]
+
+
+def test_failed_runs_in_dagsters_history_count_as_errors_until_a_run_succeeds(
+    engine: Engine, accsync_env: str, dagster_instance: dg.DagsterInstance
+) -> None:
+    with engine.begin() as conn:
+        add_org_with_admin(conn, org("alpha", alerts=AlertThresholds(error_threshold=2)))  # type: ignore[arg-type]
+
+    def evaluate_and_count() -> list[str]:
+        alert_rules_sensor(
+            dg.build_sensor_context(instance=dagster_instance, resources={"accsync_db": AccsyncDatabase()})
+        )
+        with engine.connect() as conn:
+            return [r.severity for r in conn.execute(sa.select(notifications.c.severity)).all()]
+
+    for _ in range(2):
+        create_run_for_test(
+            dagster_instance, job_name="sync_job", status=dg.DagsterRunStatus.FAILURE, tags={ORG_TAG: "alpha"}
+        )
+    assert evaluate_and_count() == []  # two errors: not more than the threshold of 2
+    create_run_for_test(
+        dagster_instance, job_name="sync_job", status=dg.DagsterRunStatus.FAILURE, tags={ORG_TAG: "alpha"}
+    )
+    assert evaluate_and_count() == ["critical"]
+    assert evaluate_and_count() == ["critical"]
+    create_run_for_test(
+        dagster_instance, job_name="sync_job", status=dg.DagsterRunStatus.SUCCESS, tags={ORG_TAG: "alpha"}
+    )
+    assert evaluate_and_count() == ["critical", "info"]
