@@ -205,3 +205,31 @@ def test_a_changed_schedule_shows_in_dagster_at_once_with_the_same_next_ticks(
     assert schedule_of("sched") is None
     dagster.close()
     engine.dispose()
+
+
+def test_a_partition_materialized_from_the_dagster_ui_gets_the_sync_log_tags(
+    dagster_stack: DagsterStack,  # noqa: F811
+    dynamics_sandbox: RunningSandbox,
+) -> None:
+    engine = create_engine(dagster_stack.database_url)
+    with engine.begin() as conn:
+        add_org_with_admin(conn, sandbox_org("fromui", "dynamics", dynamics_settings(dynamics_sandbox)))
+        ids = add_sources(conn, "fromui", 20, prefix="U")
+    dagster = DagsterGraphQL(dagster_stack.url)
+    dagster.ensure_partition("fromui")
+    # What the UI's "Materialize" on one partition sends: the partition tag and nothing of ours.
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": "sync_job"},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "fromui"}]},
+    }
+    result = dagster.execute(LAUNCH, {"executionParams": params})["launchRun"]
+    run_id = result["run"]["runId"]
+    wait_for(lambda: dagster.run_status(run_id) in TERMINAL, what="the run from the UI")
+    assert dagster.run_status(run_id) == "SUCCESS"
+    run = dagster_stack.instance.get_run_by_id(run_id)
+    assert run is not None
+    assert run.tags["accsync/org"] == "fromui" and run.tags["accsync/trigger"] == "manual"
+    assert set(ledger_counts(dynamics_sandbox)) == {idempotency_key("fromui", rid) for rid in ids}
+    dagster.close()
+    engine.dispose()
