@@ -38,7 +38,8 @@ from accsync_pipeline.web.auth import COOKIE_NAME, issue_token
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; ACCSYNC_CHROMIUM points elsewhere (or at nothing, to see the skip).
+CHROMIUM = Path(os.environ.get("ACCSYNC_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
