@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accsync_pipeline.domain.alert_model import MAX_LINK_LENGTH
 from accsync_pipeline.domain.alerts import (
-    MAX_LINK_LENGTH,
     ActiveAlert,
     Audience,
     Decisions,
