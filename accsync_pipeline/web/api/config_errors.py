@@ -6,9 +6,14 @@ requests; a well-formed request with unusable values answers the same way, one i
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from collections.abc import Callable
 
-from accsync_pipeline.service.org_config import ConfigError
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from sqlalchemy.engine import Engine
+
+from accsync_pipeline.service.dagster_sync import DagsterUpdate
+from accsync_pipeline.service.org_config import ConfigChange, ConfigError
 
 
 def config_error_response(error: ConfigError) -> HTTPException:
@@ -17,3 +22,19 @@ def config_error_response(error: ConfigError) -> HTTPException:
         for field, message in error.problems
     ]
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+def save_change(
+    engine: Engine,
+    apply: Callable[[str], DagsterUpdate],
+    operation: Callable[[sa.Connection], ConfigChange],
+) -> tuple[ConfigChange, str | None]:
+    """Run one configuration operation in a transaction (422 and nothing saved on any problem);
+    after the commit, tell Dagster when the change touches its partitions or schedules."""
+    try:
+        with engine.begin() as conn:
+            change = operation(conn)
+    except ConfigError as e:
+        raise config_error_response(e) from None
+    message = apply(change.after.org_id).message if change.affects_dagster else None
+    return change, message

@@ -12,9 +12,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import OrgConfig
-from accsync_pipeline.service.org_config import ConfigError, test_connection, update_integration
+from accsync_pipeline.service.org_config import test_connection, update_integration
 from accsync_pipeline.service.org_settings import secret_variable_fields
-from accsync_pipeline.web.api.config_errors import config_error_response
+from accsync_pipeline.web.api.config_errors import save_change
 from accsync_pipeline.web.api.models import errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
 from accsync_pipeline.web.deps import DbEngine, VisibleOrg
@@ -74,19 +74,18 @@ def patch_integration(
     org: VisibleOrg, body: IntegrationIn, engine: DbEngine, apply: ConfigApplier
 ) -> IntegrationOut:
     """Change the connector, its settings, the name, or enable/disable the integration."""
-    try:
-        with engine.begin() as conn:
-            change = update_integration(
-                conn,
-                org.org_id,
-                settings_changes=body.connector_settings,
-                enabled=body.enabled,
-                connector_type=body.connector_type,
-                name=body.name,
-            )
-    except ConfigError as e:
-        raise config_error_response(e) from None
-    message = apply(org.org_id).message if change.affects_dagster else None
+    change, message = save_change(
+        engine,
+        apply,
+        lambda conn: update_integration(
+            conn,
+            org.org_id,
+            settings_changes=body.connector_settings,
+            enabled=body.enabled,
+            connector_type=body.connector_type,
+            name=body.name,
+        ),
+    )
     return integration_out(change.after, message)
 
 

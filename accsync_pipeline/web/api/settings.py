@@ -18,8 +18,8 @@ from accsync_pipeline.domain.schedule import (
     schedule_next_runs,
     validate_cron,
 )
-from accsync_pipeline.service.org_config import ConfigError, update_sync_settings
-from accsync_pipeline.web.api.config_errors import config_error_response
+from accsync_pipeline.service.org_config import update_sync_settings
+from accsync_pipeline.web.api.config_errors import save_change
 from accsync_pipeline.web.api.models import errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now, VisibleOrg
@@ -104,22 +104,21 @@ def put_settings(
 
     A changed schedule, timezone or enabled state reloads Dagster's code location.
     """
-    try:
-        with engine.begin() as conn:
-            change = update_sync_settings(
-                conn,
-                org.org_id,
-                schedule_spec=body.schedule,
-                record_types=body.record_types,
-                retry=body.retry,
-                auto_retry=body.auto_retry,
-                alerts=body.alerts,
-                sync_on_approval=body.sync_on_approval,
-                timezone=body.timezone,
-            )
-    except ConfigError as e:
-        raise config_error_response(e) from None
-    message = apply(org.org_id).message if change.affects_dagster else None
+    change, message = save_change(
+        engine,
+        apply,
+        lambda conn: update_sync_settings(
+            conn,
+            org.org_id,
+            schedule_spec=body.schedule,
+            record_types=body.record_types,
+            retry=body.retry,
+            auto_retry=body.auto_retry,
+            alerts=body.alerts,
+            sync_on_approval=body.sync_on_approval,
+            timezone=body.timezone,
+        ),
+    )
     return settings_out(change.after, now, message)
 
 
