@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from accsync_pipeline.domain.records import ExportableRecord
+from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,16 @@ class Connector(Protocol):
 
     def export(self, records: Iterable[ExportableRecord]) -> Iterator[Outcome]: ...
 
-    def lookup(self, idempotency_keys: Sequence[str]) -> dict[str, str]:
-        """Map each key already in the ledger to the system's id; absent keys are not posted."""
+    def lookup(self, records: Sequence[LedgerKeys]) -> dict[str, str]:
+        """Map the `record_id` of each record already in the ledger to the system's id.
+
+        Records absent from the answer are not in the ledger. Every place the ledger may
+        hold a record is searched (Business Central: journal lines and posted entries).
+        Keys are matched without regard to case; whatever else the ledger answers (keys
+        not asked for, in another case, on several pages) is ignored, never a crash.
+        Efficient for thousands of records per call: the export looks every record up
+        before its first send, so that a restored database never causes a second posting.
+        """
         ...
 
     def test_connection(self) -> ConnectionCheck: ...

@@ -84,26 +84,68 @@ class ExportableRecord:
     def document_number(self) -> str:
         return document_number(self.record_id)
 
+    @property
+    def ledger_keys(self) -> LedgerKeys:
+        return ledger_keys(self.org_id, self.record_id)
+
+
+@dataclass(frozen=True)
+class LedgerKeys:
+    """Everything a ledger may know a record by: what a lookup asks for.
+
+    Business Central keeps `idempotency_key` as `externalDocumentNumber` on journal lines
+    and `document_number` on posted general ledger entries, both upper-cased (Code fields);
+    Xledger keeps `idempotency_key` as `extIdentifier`.
+    """
+
+    record_id: str
+    idempotency_key: str
+    document_number: str
+
+
+def ledger_keys(org_id: str, record_id: str) -> LedgerKeys:
+    return LedgerKeys(record_id, idempotency_key(org_id, record_id), document_number(record_id))
+
 
 def _digest(text: str, length: int) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()[:length].upper()
 
 
+def _survives_upper_casing(record_id: str) -> bool:
+    """True when upper-casing cannot make this id equal to another one.
+
+    Business Central stores Code fields upper-cased, so `r1` and `R1` would share a key.
+    Ids that are already upper-case ASCII are kept readable; any other id is hashed.
+    """
+    return record_id.isascii() and record_id == record_id.upper()
+
+
 def idempotency_key(org_id: str, record_id: str) -> str:
     """Deterministic key sent with every posting so that a retry can look it up.
 
-    `accsync-{org}-{record_id}` when it fits Business Central's 35 characters; otherwise a
-    stable hash of both, so that two records can never share a key.
+    `accsync-{org}-{record_id}` when it fits Business Central's 35 characters and stays
+    unique under upper-casing; otherwise a stable hash of both. Keys are unique even when
+    compared without regard to case: org ids have no hyphen, so a readable key always has a
+    second hyphen and a hashed one (upper-case hex) never has.
     """
     plain = f"accsync-{org_id}-{record_id}"
-    if len(plain) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+    if len(plain) <= MAX_IDEMPOTENCY_KEY_LENGTH and _survives_upper_casing(record_id):
         return plain
     return "accsync-" + _digest(f"{org_id}/{record_id}", MAX_IDEMPOTENCY_KEY_LENGTH - 8)
 
 
 def document_number(record_id: str) -> str:
-    """Business Central's documentNumber (at most 20 characters), derived from the record id."""
+    """Business Central's documentNumber (Code[20], stored upper-cased), derived from the record id.
+
+    Unique per record id under upper-casing, like `idempotency_key`. It is not qualified by
+    org because each org has its own Business Central company.
+    """
     plain = f"AS-{record_id}"
-    if len(plain) <= MAX_DOCUMENT_NUMBER_LENGTH:
+    if len(plain) <= MAX_DOCUMENT_NUMBER_LENGTH and _survives_upper_casing(record_id):
         return plain
     return "AS-" + _digest(record_id, MAX_DOCUMENT_NUMBER_LENGTH - 3)
+
+
+def same_key(a: str, b: str) -> bool:
+    """Keys as ledgers compare them: Business Central upper-cases Code fields."""
+    return a.upper() == b.upper()
