@@ -16,16 +16,20 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from accsync_pipeline.connectors.base import Posted
+from accsync_pipeline.connectors.base import Connector, Posted
+from accsync_pipeline.connectors.batching import chunked
 from accsync_pipeline.connectors.registry import connector_for
+from accsync_pipeline.domain.records import ExportableRecord
 from accsync_pipeline.sandbox.dynamics import DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_ID, DEFAULT_JOURNAL_ID
 from accsync_pipeline.sandbox.records import sample_records
 from accsync_pipeline.sandbox.xledger import DEFAULT_TOKEN
+from accsync_pipeline.service.export import LOOKUP_WINDOW, already_in_ledger
 
 LATENCY_MS = 50
 SIZES = (10_000, 50_000)
@@ -43,6 +47,7 @@ class Measured:
     posted: int
     seconds: float
     peak_rss_mib: float
+    requests: int = 0  # every API request the sandbox answered, lookups included
 
     @property
     def rate(self) -> float:
@@ -72,16 +77,24 @@ def settings_for(system: str, base_url: str, naive: bool) -> dict[str, Any]:
     }
 
 
+def looked_up_first(connector: Connector, records: Iterable[ExportableRecord]) -> Iterator[ExportableRecord]:
+    """What a sync does: each window of records is looked up in the ledger before any is sent."""
+    for window in chunked(records, LOOKUP_WINDOW):
+        in_ledger = already_in_ledger(connector, window)
+        yield from (record for record in window if record.record_id not in in_ledger)
+
+
 def worker(system: str, base_url: str, count: int, naive: bool) -> None:
     """Export `count` generated records and print one JSON line with the figures."""
     connector = connector_for(system, settings_for(system, base_url, naive))
     started = time.perf_counter()
     posted = 0
-    if naive:  # one record per request, one request at a time
+    if naive:  # one record per request, one request at a time, no lookup
         for record in sample_records(count):
             posted += sum(isinstance(o, Posted) for o in connector.export([record]))
     else:
-        posted = sum(isinstance(o, Posted) for o in connector.export(sample_records(count)))
+        outcomes = connector.export(looked_up_first(connector, sample_records(count)))
+        posted = sum(isinstance(o, Posted) for o in outcomes)
     seconds = time.perf_counter() - started
     connector.close()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -105,8 +118,9 @@ def measure(system: str, base_url: str, count: int, naive: bool = False) -> Meas
     output = subprocess.run(  # noqa: S603 - our own module, fixed arguments
         [*command, *(["--naive"] if naive else [])], check=True, capture_output=True, text=True
     )
-    result = Measured(**json.loads(output.stdout.strip().splitlines()[-1]))
-    lines = httpx.get(f"{base_url}/_sandbox/stats").json()["postings"]
+    stats = httpx.get(f"{base_url}/_sandbox/stats").json()
+    result = Measured(**json.loads(output.stdout.strip().splitlines()[-1]), requests=stats["requests"])
+    lines = stats["postings"]
     per_record = 2 if system == "xledger" else 1
     if result.posted != count or lines != count * per_record:
         raise SystemExit(
@@ -169,7 +183,8 @@ def report(system: str) -> bool:
         met = met and ratio >= 0.8
         print(
             f"  {run.records:>6} records: {run.seconds:6.1f} s  {run.rate:8.0f} records/s  "
-            f"ceiling {limit:6.0f}/s ({binding})  {ratio:5.0%}  peak RSS {run.peak_rss_mib:.0f} MiB"
+            f"ceiling {limit:6.0f}/s ({binding})  {ratio:5.0%}  peak RSS {run.peak_rss_mib:.0f} MiB  "
+            f"{run.requests} requests, lookups included"
         )
     naive_limit = 1000 / LATENCY_MS
     if system == "xledger":  # the paced client never exceeds the burst rate

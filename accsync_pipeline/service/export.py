@@ -19,14 +19,17 @@ from accsync_pipeline.connectors.base import Connector, Outcome, Posted, Rejecte
 from accsync_pipeline.connectors.errors import ConnectorError
 from accsync_pipeline.domain.backoff import next_attempt_at
 from accsync_pipeline.domain.org import OrgConfig
-from accsync_pipeline.domain.records import ExportableRecord, SyncStatus, idempotency_key
+from accsync_pipeline.domain.records import ExportableRecord, SyncStatus, ledger_keys
 from accsync_pipeline.domain.validation import skip_reason, to_exportable
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.records import RecordResult
 from accsync_pipeline.store.schema import record_sync_state
 
-CHUNK_SIZE = 1000  # records read from the database at a time: bounds memory, not request size
+# Records read from the database at a time, and looked up in the ledger together before any
+# of them is sent: bounds memory, and makes one lookup request cover many posting requests.
+CHUNK_SIZE = 2500
+LOOKUP_WINDOW = CHUNK_SIZE
 FLUSH_EVERY = 200  # outcomes written per transaction
 FLUSH_SECONDS = 1.0  # ...or at least this often, so that progress moves
 
@@ -105,7 +108,6 @@ def recover_in_flight(
 ) -> int:
     """Resolve records a crashed run left in flight: in the ledger → exported; absent → pending again."""
     with engine.connect() as conn:
-        ids = record_store.in_flight(conn, org.org_id)
         types = dict(
             conn.execute(
                 sa.select(record_sync_state.c.record_id, record_sync_state.c.record_type).where(
@@ -114,21 +116,36 @@ def recover_in_flight(
                 )
             ).all()
         )
-    for start in range(0, len(ids), 500):
-        batch = ids[start : start + 500]
-        keys = {idempotency_key(org.org_id, rid): rid for rid in batch}
-        found = connector.lookup(list(keys))
-        for key, external_id in found.items():
-            rid = keys[key]
-            result = RecordResult(
-                rid, org.org_id, SyncStatus.EXPORTED, external_id=external_id, recovered=True
-            )
-            writer.add(types[rid], result)
+    ids = sorted(types)
+    for start in range(0, len(ids), LOOKUP_WINDOW):
+        batch = ids[start : start + LOOKUP_WINDOW]
+        found = connector.lookup([ledger_keys(org.org_id, rid) for rid in batch])
+        for rid in batch:
+            if rid in found:
+                result = RecordResult(
+                    rid, org.org_id, SyncStatus.EXPORTED, external_id=found[rid], recovered=True
+                )
+                writer.add(types[rid], result)
         writer.flush()
-        absent = [rid for key, rid in keys.items() if key not in found]
+        absent = [rid for rid in batch if rid not in found]
         with engine.begin() as conn:
             record_store.return_to_pending(conn, absent, clock())
     return len(ids)
+
+
+def already_in_ledger(connector: Connector, records: Sequence[ExportableRecord]) -> dict[str, str]:
+    """record_id → ledger id of the records the ledger already holds; the rest may be sent.
+
+    Every record is looked up before it is sent, not only after an ambiguous failure: a
+    database restored from an older backup shows records as pending that the ledger holds,
+    and only the ledger can tell. Lookups go in windows of thousands of records, so this
+    costs one request for many postings.
+    """
+    if not records:
+        return {}
+    found = connector.lookup([record.ledger_keys for record in records])
+    wanted = {record.record_id for record in records}
+    return {rid: external_id for rid, external_id in found.items() if rid in wanted}
 
 
 def _outcome_to_result(outcome: Outcome, org: OrgConfig, prior_failures: int, now: datetime) -> RecordResult:
@@ -212,9 +229,17 @@ def export_org(
                 )
                 consecutive.update({rid: count for rid, count in rows})
                 record_store.mark_in_flight(conn, ids, run.run_id, now)
-            for r in ready:
-                record_type_of[r.record_id] = r.record_type
-            yield from ready
+            in_ledger = already_in_ledger(connector, ready)
+            for exportable in ready:
+                rid = exportable.record_id
+                if rid in in_ledger:
+                    posted = Posted(rid, exportable.idempotency_key, in_ledger[rid], found_by_lookup=True)
+                    consecutive.pop(rid, None)
+                    writer.add(exportable.record_type, _outcome_to_result(posted, org, 0, run.clock()))
+                else:
+                    record_type_of[rid] = exportable.record_type
+            writer.flush()
+            yield from (r for r in ready if r.record_id not in in_ledger)
 
     try:
         for outcome in connector.export(exportable_stream()):
