@@ -164,9 +164,28 @@ sync_runs = sa.Table(
     sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text, nullable=True),
+    # Liveness: the run's process beats while it lives; the liveness sensor fails a run whose
+    # beat went stale. Host and pid let it act at once when the process is certainly gone.
+    sa.Column("heartbeat_at", UtcDateTime, nullable=True),
+    sa.Column("worker_host", sa.String(255), nullable=True),
+    sa.Column("worker_pid", sa.Integer, nullable=True),
     # Status screen: an org's latest run and latest successful run.
     sa.Index(None, "org_id", "started_at"),
     sa.Index(None, "org_id", "status", "finished_at"),
+    # Liveness sensor: the runs still open.
+    sa.Index(None, "status", "heartbeat_at"),
+)
+
+# One sync per org at a time, claimed atomically before a launch: the primary key refuses a
+# second claim. Released when the run ends, or by the liveness sensor when it cannot end itself.
+org_sync_claims = sa.Table(
+    "org_sync_claims",
+    metadata,
+    sa.Column("org_id", sa.String(40), primary_key=True),
+    # Whoever claimed; a claim whose launch is still in progress has no run id yet.
+    sa.Column("claim_token", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=True),
+    sa.Column("claimed_at", UtcDateTime, nullable=False),
 )
 
 notifications = sa.Table(
