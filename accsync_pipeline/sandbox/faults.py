@@ -46,6 +46,32 @@ class FaultPlan(BaseModel):
     line_fault_commits: bool = Field(
         default=True, description="Whether a failing batch line was stored first."
     )
+    post_journal_every: int = Field(
+        default=0,
+        ge=0,
+        description="Business Central: post the journal after every N stored lines, as an accountant "
+        "may do mid-sync (lines move to general ledger entries); 0 = never.",
+    )
+    # Xledger only; defaults are the worst case Xledger's documentation allows (see sandbox/xledger.py).
+    partial_commit: bool = Field(
+        default=True,
+        description="Xledger: a mutation with invalid inputs still stores its valid ones (not atomic).",
+    )
+    name_bad_inputs: bool = Field(
+        default=False, description="Xledger: errors name each invalid input in extensions.clientId."
+    )
+    partial_data: bool = Field(
+        default=False,
+        description="Xledger: an errored mutation answers the stored inputs as data, instead of data null.",
+    )
+    timeout_after_commit: int = Field(
+        default=0,
+        ge=0,
+        description="Xledger: next N mutations are stored, then answered 'Your query timed out.' (HTTP 200).",
+    )
+    unrelated_lookup_items: int = Field(
+        default=3, ge=0, description="Xledger: each lookup also answers up to N items it was not asked for."
+    )
 
 
 class Action(StrEnum):
@@ -87,6 +113,13 @@ class FaultState:
                 setattr(plan, field, getattr(plan, field) - 1)
                 return action
         return Action.NONE
+
+    def take(self, counter: str) -> bool:
+        """Use one of the counter field `counter`; False when it is spent."""
+        if getattr(self.plan, counter) <= 0:
+            return False
+        setattr(self.plan, counter, getattr(self.plan, counter) - 1)
+        return True
 
     def next_line_fault(self) -> tuple[int, bool] | None:
         """(status, stored first) for the next batch line, when one should fail."""
