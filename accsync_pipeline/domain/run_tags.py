@@ -6,6 +6,8 @@ ORG_TAG = "accsync/org"
 TRIGGER_TAG = "accsync/trigger"
 USER_TAG = "accsync/user"
 PARTITION_TAG = "dagster/partition"
+# Set to "true" on a run refused before it touched anything (no partition, unknown org, ...).
+REFUSED_TAG = "accsync/refused"
 
 
 def sync_run_tags(org_id: str, trigger: str, user_id: str | None = None) -> dict[str, str]:
