@@ -59,6 +59,8 @@ class ApprovedRecord:
     approved_at: datetime
     approved_by: str
     updated_at: datetime
+    # Set when the source amount could not be read as a number (then `amount` is 0): the skip reason.
+    amount_unreadable: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from decimal import Decimal
 
+from accsync_pipeline.domain.amounts import amount_problem
 from accsync_pipeline.domain.records import ApprovedRecord, ExportableRecord, RecordType
 
 SUPPORTED_CURRENCIES = frozenset({"NOK"})
@@ -26,10 +26,9 @@ def skip_reason(
         return "no employee number: add the volunteer's employee number in the app"
     if not (record.expense_account or "").strip():
         return "no expense account: set the general-ledger account in the app"
-    if record.amount <= Decimal("0"):
-        return "amount is not positive"
-    if record.amount != record.amount.quantize(Decimal("0.01")):
-        return "amount has more than two decimals"
+    problem = record.amount_unreadable or amount_problem(record.amount)
+    if problem:
+        return problem
     if record.currency not in supported_currencies:
         supported = ", ".join(sorted(supported_currencies))
         return f"currency '{record.currency}' is not supported (supported: {supported})"

@@ -115,7 +115,7 @@ def list_records(
     # The source row, and the state columns the source does not have (same-named ones come from the source).
     state = [c for c in S.c if c.name not in A.c]
     query = (
-        sa.select(A, *state)
+        sa.select(*record_store.source_columns(), *state)
         .select_from(joined)
         .where(*clauses)
         .order_by(A.c.record_id)

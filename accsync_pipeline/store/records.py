@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.domain.records import ApprovedRecord, SyncStatus
+from accsync_pipeline.domain.amounts import AmountError, parse_amount
+from accsync_pipeline.domain.records import ApprovedRecord, RecordType, SyncStatus
 from accsync_pipeline.domain.validation import TYPE_NOT_INCLUDED
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
 
@@ -22,8 +23,21 @@ S = record_sync_state
 A = approved_records
 
 
+def _source_amount(raw: object) -> tuple[Decimal, str | None]:
+    """The exact amount, or 0 and the reason it cannot be read; never rounded."""
+    try:
+        return parse_amount(raw), None
+    except AmountError as e:
+        return Decimal(0), str(e)
+
+
 def parse_source_row(m: Any) -> ApprovedRecord:
-    """Parse a row of `approved_records` at the boundary; amounts become Decimal."""
+    """Parse a row of `approved_records` at the boundary; amounts become exact Decimals.
+
+    Read the amount through `RAW_AMOUNT` (see `source_columns`): the Numeric column type would
+    round it to two decimals on SQLite before we could see it, and fail on text.
+    """
+    amount, unreadable = _source_amount(m["amount"])
     return ApprovedRecord(
         record_id=m["record_id"],
         org_id=m["org_id"],
@@ -31,7 +45,7 @@ def parse_source_row(m: Any) -> ApprovedRecord:
         person_id=m["person_id"],
         person_name=m["person_name"],
         employee_number=m["employee_number"],
-        amount=Decimal(str(m["amount"])).quantize(Decimal("0.01")),
+        amount=amount,
         currency=m["currency"],
         expense_account=m["expense_account"],
         description=m["description"],
@@ -39,7 +53,17 @@ def parse_source_row(m: Any) -> ApprovedRecord:
         approved_at=m["approved_at"],
         approved_by=m["approved_by"],
         updated_at=m["updated_at"],
+        amount_unreadable=unreadable,
     )
+
+
+# The source amount as the driver gives it, without the Numeric type's rounding result processor.
+RAW_AMOUNT = sa.type_coerce(A.c.amount, sa.types.NullType()).label("amount")
+
+
+def source_columns() -> list[sa.ColumnElement[Any]]:
+    """The columns of `approved_records`, the amount read raw for `parse_source_row`."""
+    return [RAW_AMOUNT if c.name == "amount" else c for c in A.c]
 
 
 def intake(conn: sa.Connection, org_id: str, now: datetime) -> int:
@@ -107,7 +131,10 @@ def _queue_filter(
     )
     clauses: list[sa.ColumnElement[bool]] = [S.c.org_id == org_id, due]
     if record_types is not None:
-        clauses.append(S.c.record_type.in_(list(record_types)))
+        # A record of a type accsync does not know belongs to no export asset: whichever run
+        # reads the queue takes it, so that it is skipped with its reason instead of waiting forever.
+        known = [t.value for t in RecordType]
+        clauses.append(sa.or_(S.c.record_type.in_(list(record_types)), S.c.record_type.not_in(known)))
     if record_ids is not None:
         clauses.append(S.c.record_id.in_(list(record_ids)))
     return clauses
@@ -140,7 +167,7 @@ def queue_chunk(
 ) -> list[ApprovedRecord]:
     """The next `limit` queued records after `after_record_id` (keyset paging, stable under updates)."""
     query = (
-        sa.select(A)
+        sa.select(*source_columns())
         .select_from(S.join(A, A.c.record_id == S.c.record_id))
         .where(*_queue_filter(org_id, record_types, now, record_ids), S.c.record_id > after_record_id)
         .order_by(S.c.record_id)

@@ -150,3 +150,35 @@ def test_in_flight_records_not_in_the_ledger_return_to_the_queue(engine: Engine)
         records.mark_in_flight(conn, ["R1"], "run-1", NOW)
         records.return_to_pending(conn, ["R1"], NOW)
         assert status_of(conn, "R1") == "pending"
+
+
+def test_amounts_are_read_exactly_and_an_unreadable_amount_is_a_reason_not_a_crash(engine: Engine) -> None:
+    """The Numeric column type rounds on SQLite (0.005 → 0.01) and fails on text: the queue reads it raw."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as conn:
+        add_source(conn, "R1", amount=Decimal("12.50"))
+        if sqlite:  # PostgreSQL's numeric(12,2) itself refuses these; a view over the app's tables may not
+            add_source(conn, "R2", amount=Decimal("0.005"))
+            add_source(conn, "R3", amount=Decimal("12.345"))
+            add_source(conn, "R4", amount=Decimal("1e12"))
+            add_source(conn, "R5")
+            conn.execute(sa.text("UPDATE approved_records SET amount = 'abc' WHERE record_id = 'R5'"))
+        records.intake(conn, "hlf", NOW)
+        chunk = {r.record_id: r for r in records.queue_chunk(conn, "hlf", NOW, "", 10)}
+    assert chunk["R1"].amount == Decimal("12.50") and chunk["R1"].amount_unreadable is None
+    if sqlite:
+        assert chunk["R2"].amount == Decimal("0.005")
+        assert chunk["R3"].amount == Decimal("12.345")
+        assert chunk["R4"].amount == Decimal("1e12")
+        assert chunk["R5"].amount_unreadable == "amount is not a number"
+
+
+def test_a_record_of_an_unknown_type_is_queued_for_every_run_so_that_it_is_skipped(engine: Engine) -> None:
+    with engine.begin() as conn:
+        add_source(conn, "R1")
+        add_source(conn, "U1", record_type="bonus")
+        records.intake(conn, "hlf", NOW)
+        queued = records.queue_chunk(conn, "hlf", NOW, "", 10, record_types=["honorarium"])
+        counted = records.count_queue(conn, "hlf", NOW, record_types=["reimbursement"])
+    assert [r.record_id for r in queued] == ["U1"]
+    assert counted == {"reimbursement": 1, "bonus": 1}
