@@ -2,17 +2,34 @@
 
 Emulated contract: `Authorization: token {token}`; every answer is HTTP 200 with
 `errors[{message, code, extensions}]` when something is wrong; `addGLImportItems` takes
-at most 500 inputs and stores all or none, naming each bad input by `extensions.clientId`;
-`glImportItems` pages Relay-style. Limits (per token): a burst limit (token bucket,
-default 10 requests, refilled at 10 per second) and at most 5 requests at once; Xledger
-publishes the error codes but not these numbers, so they are assumptions to configure.
+at most 500 inputs ("GraphQL general tips": mass mutations, max 500). Limits (per token):
+a burst limit (token bucket, default 10 requests, refilled at 10 per second) and at most 5
+requests at once, refused with `BAD_REQUEST.BURST_RATE_LIMIT_REACHED` /
+`BAD_REQUEST.CONCURRENCY_LIMIT_REACHED` (xledger/graphql-samples `GraphQLClient.cs`;
+grasp-labs/ds-provider-xledger-py-lib `utils/rules.py`, which also has
+`BAD_REQUEST.INSUFFICIENT_CREDITS`); Xledger publishes the codes but not the numbers.
+
+Quirks, on by default where they are the worst case the public material allows; a
+`FaultPlan` field turns each off only so that a test can show the difference:
+
+- Not atomic (`partial_commit`): whether a mass mutation stores all or none is
+  unverified, so one with invalid inputs stores its valid ones and still answers errors,
+  with data null (`partial_data` answers the stored edges instead).
+- Errors may not name their input (`name_bad_inputs`, off): that Xledger puts the
+  input's `clientId` in `extensions` is unverified; its own samples read only `code`
+  and `message` (`GraphQLClient.cs`).
+- "Your query timed out." with no code (grasp-labs `utils/rules.py` and its tests), after
+  the mutation was stored (`timeout_after_commit`): an ambiguous outcome.
+- A bad token answers a message containing "Bad format for API Token" (help centre
+  "API tokens"; grasp-labs `utils/rules.py`), with no code.
+- Lookups: see `xledger_lookup` (no `endCursor`, 10,000 per query, case-insensitive filter
+  that also answers items not asked for).
+
 The validation rules applied to each input are the sandbox's own, not Xledger's.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
 import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -29,11 +46,17 @@ from accsync_pipeline.sandbox.control import Stats, control_routes
 from accsync_pipeline.sandbox.faults import SCOPE_KEY, Action, FaultMiddleware, FaultState, pad_to_latency
 from accsync_pipeline.sandbox.ledger import Ledger
 from accsync_pipeline.sandbox.limits import ConcurrencyGate, TokenBucket
+from accsync_pipeline.sandbox.xledger_lookup import (
+    MAX_RECORDS_PER_QUERY,
+    CaseInsensitiveIndex,
+    gl_import_items_page,
+)
 from accsync_pipeline.sandbox.xledger_schema import schema
 
 MAX_INPUTS = 500
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own demo credential
-AUTH_FAILED_MESSAGE = "Authorization failed: bad format for api token"
+AUTH_FAILED_MESSAGE = "Bad format for API Token"
+TIMED_OUT_MESSAGE = "Your query timed out."
 
 
 class InputErrors(Exception):
@@ -50,19 +73,6 @@ def _error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
 
 def _answer(errors: list[dict[str, Any]], data: Any = None) -> JSONResponse:
     return JSONResponse({"data": data, "errors": errors} if errors else {"data": data})
-
-
-def _cursor(db_id: int) -> str:
-    return base64.b64encode(f"dbId:{db_id}".encode()).decode()
-
-
-def _after(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.b64decode(cursor).decode().removeprefix("dbId:"))
-    except ValueError as e:
-        raise GraphQLError("invalid cursor", extensions={"code": "INVALID_VALUE"}) from e
 
 
 def _invalid_fields(node: dict[str, Any]) -> list[str]:
@@ -104,11 +114,12 @@ class XledgerSandbox:
         burst: int = 10,
         burst_per_second: float = 10.0,
         max_concurrent: int = 5,
-        max_page_size: int = 1000,
+        max_page_size: int = MAX_RECORDS_PER_QUERY,
         persist_path: Path | None = None,
     ) -> None:
         self.token = token
         self.ledger = Ledger("extIdentifier", persist_path)
+        self._index = CaseInsensitiveIndex(self.ledger)
         self.faults = FaultState()
         self.stats = Stats()
         self.max_page_size = max_page_size
@@ -142,7 +153,7 @@ class XledgerSandbox:
     async def _graphql(self, request: Request) -> Response:
         self.stats.requests += 1
         if request.headers.get("authorization", "").removeprefix("token ").strip() != self.token:
-            return _answer([_error(AUTH_FAILED_MESSAGE, "UNAUTHENTICATED")])
+            return _answer([{"message": AUTH_FAILED_MESSAGE}])
         try:
             payload = json.loads(await request.body())
             document, errors, is_mutation = self._parse(str(payload["query"]))
@@ -180,8 +191,14 @@ class XledgerSandbox:
             return _answer([_error("burst rate limit reached", "BAD_REQUEST.BURST_RATE_LIMIT_REACHED")])
         if action == Action.SERVER_ERROR:
             return Response("service unavailable", status_code=self.faults.plan.server_error_status)
-        result = execute_sync(self._schema, document, root_value=self._root, variable_values=variables)
+        timed_out = is_mutation and action == Action.NONE and self.faults.take("timeout_after_commit")
+        # Errors a resolver reports next to the data it returns (a partial commit's answer).
         errors: list[dict[str, Any]] = []
+        result = execute_sync(
+            self._schema, document, root_value=self._root, context_value=errors, variable_values=variables
+        )
+        if timed_out:
+            return _answer([{"message": TIMED_OUT_MESSAGE}])
         for error in result.errors or []:
             if isinstance(error.original_error, InputErrors):
                 errors.extend(error.original_error.errors)
@@ -199,43 +216,53 @@ class XledgerSandbox:
         after: str | None = None,
         filter: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        size = min(first if first is not None else 100, self.max_page_size)
-        start = _after(after)
-        keys = (filter or {}).get("extIdentifier_in")
-        source = (
-            self.ledger.postings
-            if keys is None
-            else sorted(self.ledger.with_keys(keys), key=lambda p: p["dbId"])
+        return gl_import_items_page(
+            self.ledger,
+            self._index,
+            first=first,
+            after=after,
+            keys=(filter or {}).get("extIdentifier_in"),
+            unrelated_items=self.faults.plan.unrelated_lookup_items,
+            max_page_size=self.max_page_size,
         )
-        page = list(itertools.islice((p for p in source if p["dbId"] > start), size + 1))
-        edges = [{"cursor": _cursor(p["dbId"]), "node": p} for p in page[:size]]
-        end = edges[-1]["cursor"] if edges else None
-        return {"edges": edges, "pageInfo": {"hasNextPage": len(page) > size, "endCursor": end}}
 
     def _add_gl_import_items(self, info: Any, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         if len(inputs) > MAX_INPUTS:
             raise GraphQLError(
                 f"at most {MAX_INPUTS} inputs per call", extensions={"code": "BAD_REQUEST.TOO_MANY_INPUTS"}
             )
+        plan = self.faults.plan
+        refused_keys = {key.upper(): code for key, code in plan.reject_keys.items()}
         problems: list[dict[str, Any]] = []
+        bad: set[int] = set()
         client_ids: set[str] = set()
-        for item in inputs:
+        for position, item in enumerate(inputs):
             client_id, node = item["clientId"], item["node"]
-            if client_id in client_ids:
-                problems.append(_error("clientId is not unique", "INVALID_VALUE", clientId=client_id))
+            named = {"clientId": client_id} if plan.name_bad_inputs else {}
+            found = [("clientId is not unique", "INVALID_VALUE")] if client_id in client_ids else []
             client_ids.add(client_id)
-            for field in _invalid_fields(node):
-                problems.append(
-                    _error(f"Invalid value for field {field}", "INVALID_VALUE", clientId=client_id)
-                )
-            refused = self.faults.plan.reject_keys.get(node.get("extIdentifier") or "")
+            found += [
+                (f"Invalid value for field {field}", "INVALID_VALUE") for field in _invalid_fields(node)
+            ]
+            refused = refused_keys.get((node.get("extIdentifier") or "").upper())
             if refused:
-                problems.append(_error("Invalid value for field account", refused, clientId=client_id))
-        if problems:
-            raise InputErrors(problems)
+                found.append(("Invalid value for field account", refused))
+            problems += [_error(message, code, **named) for message, code in found]
+            if found:
+                bad.add(position)
+        stored = [] if problems and not plan.partial_commit else self._store(inputs, skip=bad)
+        if not problems:
+            return {"edges": stored}
+        if plan.partial_data:
+            info.context.extend(problems)
+            return {"edges": stored}
+        raise InputErrors(problems)
+
+    def _store(self, inputs: list[dict[str, Any]], skip: set[int]) -> list[dict[str, Any]]:
         edges = []
-        for item in inputs:
-            line = {"dbId": self.ledger.next_sequence(), **item["node"]}
-            edges.append({"clientId": item["clientId"], "node": line})
+        for position, item in enumerate(inputs):
+            if position not in skip:
+                line = {"dbId": self.ledger.next_sequence(), **item["node"]}
+                edges.append({"clientId": item["clientId"], "node": line})
         self.ledger.add(edge["node"] for edge in edges)
-        return {"edges": edges}
+        return edges

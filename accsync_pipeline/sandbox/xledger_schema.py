@@ -3,7 +3,8 @@
 Type and field names follow Xledger's public API documentation where it names them; the
 input type names (`AddGLImportItemsInput`, `GLImportItemNodeInput`, `CodeRef`), the filter
 type `GLImportItemFilter` with `extIdentifier_in`, and plain `String` for dates and
-amounts could not be verified against a real tenant.
+amounts could not be verified against a real tenant. `PageInfo` has no `endCursor` (see
+`xledger_lookup`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ type GLImportItem {
   transactionSource: Ref
 }
 
-type PageInfo { hasNextPage: Boolean!, endCursor: String }
+# No endCursor: unverified in Xledger (its samples select hasNextPage and the edges' cursors only).
+type PageInfo { hasNextPage: Boolean!, hasPreviousPage: Boolean! }
 type GLImportItemEdge { cursor: String!, node: GLImportItem! }
 type GLImportItemConnection { edges: [GLImportItemEdge!]!, pageInfo: PageInfo! }
 type AddGLImportItemsEdge { clientId: String!, node: GLImportItem! }
