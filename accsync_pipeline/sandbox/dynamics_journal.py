@@ -1,14 +1,14 @@
-"""Business Central general journal lines as the sandbox stores, validates and filters them.
+"""Business Central general journal lines as the sandbox validates, stores and answers them.
 
-Field names follow Microsoft's API v2.0 `journalLine` reference; the validation rules and
-error codes chosen for each failure (`Application_FieldValidationException`,
-`Application_StringExceededLength`, `BadRequest_PropertyNotFound`) are the sandbox's
-approximation and could not be verified against a real tenant.
+Field names follow Microsoft's API v2.0 `journalLine` reference (Microsoft Learn,
+"journalLine resource type"). The validation rules and error codes chosen for each
+failure (`Application_FieldValidationException`, `Application_StringExceededLength`,
+`BadRequest_PropertyNotFound`) are the sandbox's approximation and could not be verified
+against a real tenant.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -26,10 +26,19 @@ LINE_FIELDS = (
     "balanceAccountType",
     "balancingAccountNumber",
 )
+# Code fields: Microsoft Learn, "Code data type" — "a Code value is always stored in
+# upper-case"; the API answers what the table holds, so these come back upper-cased.
+CODE_FIELDS = ("documentNumber", "externalDocumentNumber", "accountNumber", "balancingAccountNumber")
 ACCOUNT_TYPES = frozenset({"G/L Account", "Customer", "Vendor", "Employee", "Bank Account", "Fixed Asset"})
 MAX_LENGTHS = {"documentNumber": 20, "externalDocumentNumber": 35, "description": 100, "accountNumber": 20}
+# Amounts are Decimal in AL; the sandbox refuses what a 2-decimal currency cannot hold
+# rather than rounding silently (stricter than BC, which rounds to the currency's precision).
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999.99")
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
-_QUOTED = r"'((?:[^']|'')*)'"
+# Sandbox-only fields of a stored line: where it stands, and the ledger entries it became.
+STATE, POSTED_ENTRIES = "state", "postedEntries"
+SANDBOX_FIELDS = frozenset({STATE, POSTED_ENTRIES, "journalDocumentNumber"})
 
 
 class LineError(Exception):
@@ -39,7 +48,14 @@ class LineError(Exception):
 
 
 def validated_line(body: Any, decimal_as_string: bool) -> dict[str, Any]:
-    """The journal line fields of a POST body; raises LineError naming the field (never its value)."""
+    """The journal line fields of a POST body; raises LineError naming the field (never its value).
+
+    `body` is parsed with `parse_float=Decimal`, so a JSON number arrives exact. Amounts as
+    JSON numbers are the documented form (the journalLine examples on Microsoft Learn). A
+    string amount is accepted only under `IEEE754Compatible=true` (OData JSON Format 4.0,
+    section 3.2: Edm.Decimal may then be a string); without it BC's OData stack refuses a
+    string for a decimal property, and so does the sandbox.
+    """
     if not isinstance(body, dict):
         raise LineError(400, "BadRequest", "the request body must be a JSON object")
     for name in body:
@@ -55,15 +71,7 @@ def validated_line(body: Any, decimal_as_string: bool) -> dict[str, Any]:
             raise LineError(400, "Application_FieldValidationException", f"{name} has an invalid value.")
     if not str(body.get("accountNumber", "")).strip():
         raise LineError(400, "Application_FieldValidationException", "accountNumber must have a value.")
-    raw_amount = body.get("amount", 0)
-    if isinstance(raw_amount, str) and not decimal_as_string:
-        raise LineError(400, "BadRequest", "amount must be a number unless IEEE754Compatible=true is set.")
-    try:
-        amount = Decimal(str(raw_amount))
-    except InvalidOperation:
-        raise LineError(400, "BadRequest", "amount is not a decimal.") from None
-    if not amount.is_finite() or amount == 0:
-        raise LineError(400, "Application_FieldValidationException", "amount must not be zero.")
+    amount = _amount(body.get("amount", 0), decimal_as_string)
     try:
         date.fromisoformat(str(body.get("postingDate", "")))
     except ValueError:
@@ -71,9 +79,28 @@ def validated_line(body: Any, decimal_as_string: bool) -> dict[str, Any]:
     return {name: body[name] for name in LINE_FIELDS if name in body} | {"amount": str(amount)}
 
 
+def _amount(raw: Any, decimal_as_string: bool) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
+        raise LineError(400, "BadRequest", "amount is not a decimal.")
+    if isinstance(raw, str) and not decimal_as_string:
+        raise LineError(400, "BadRequest", "amount must be a number unless IEEE754Compatible=true is set.")
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise LineError(400, "BadRequest", "amount is not a decimal.") from None
+    if not amount.is_finite() or amount == 0:
+        raise LineError(400, "Application_FieldValidationException", "amount must not be zero.")
+    if amount != amount.quantize(CENT) or abs(amount) > MAX_AMOUNT:
+        raise LineError(400, "Application_FieldValidationException", "amount has too many digits.")
+    return amount.quantize(CENT)
+
+
 def stored_line(
-    fields: dict[str, Any], journal_id: str, journal_code: str, line_number: int
+    fields: dict[str, Any], journal_id: str, journal_code: str, line_number: int, upper_case_codes: bool
 ) -> dict[str, Any]:
+    """The line as the journal holds it: defaults filled in, Code fields upper-cased."""
+    if upper_case_codes:
+        fields = fields | {name: str(fields[name]).upper() for name in CODE_FIELDS if name in fields}
     return {
         "@odata.etag": f'W/"{uuid.uuid4().hex}"',
         "id": str(uuid.uuid4()),
@@ -96,16 +123,17 @@ def stored_line(
     } | fields
 
 
-def filtered_keys(expression: str | None) -> list[str] | None:
-    """The externalDocumentNumber values an OData `$filter` asks for; None means no filter."""
-    if expression is None:
-        return None
-    expression = expression.strip()
-    if match := re.fullmatch(rf"externalDocumentNumber eq {_QUOTED}", expression):
-        return [match.group(1).replace("''", "'")]
-    if match := re.fullmatch(r"externalDocumentNumber in \((.*)\)", expression):
-        inner = match.group(1)
-        if inner.strip() and not re.fullmatch(rf"\s*{_QUOTED}(?:\s*,\s*{_QUOTED})*\s*", inner):
-            raise LineError(400, "BadRequest", "the $filter list holds something that is not a string.")
-        return [value.replace("''", "'") for value in re.findall(_QUOTED, inner)]
-    raise LineError(400, "BadRequest", "the sandbox understands only externalDocumentNumber eq/in filters.")
+def answered(
+    entity: dict[str, Any], decimal_as_string: bool, amount_fields: tuple[str, ...]
+) -> dict[str, Any]:
+    """An entity as the API shows it: no sandbox-only fields; amounts as JSON numbers.
+
+    Amounts are held as exact decimal strings. As JSON numbers they go out through float,
+    which is exact here: at most 12 digits with 2 decimals survive a float's shortest
+    repr unchanged. Under `IEEE754Compatible=true` they go out as strings.
+    """
+    shown = {name: value for name, value in entity.items() if name not in SANDBOX_FIELDS}
+    for name in amount_fields:
+        if name in shown:
+            shown[name] = str(shown[name]) if decimal_as_string else float(Decimal(shown[name]))
+    return shown

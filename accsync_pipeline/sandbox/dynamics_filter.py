@@ -1,0 +1,75 @@
+"""The part of OData `$filter` the Business Central sandbox understands, with BC's quirks.
+
+Sources: Microsoft Learn, "Using filter expressions in OData URIs" (Business Central):
+`eq`, `or`, parentheses; the `in` operator is listed only for API pages on schema version
+2.1 (`$schemaversion=2.1`). microsoft/ALAppExtensions#25734 reports that on API v2.0 an
+`in` filter is ignored — the whole table comes back, with no error. A comparison on a Code
+field matches the stored upper-case value (Code data type: stored upper-cased): the
+sandbox upper-cases the values asked for before comparing (see `DynamicsSandbox`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from accsync_pipeline.sandbox.dynamics_journal import LineError
+
+_QUOTED = r"'((?:[^']|'')*)'"
+_TERM = re.compile(rf"\s*\(?\s*(\w+)\s+eq\s+{_QUOTED}\s*\)?\s*")
+_OR = re.compile(r"or\b")
+_IN = re.compile(rf"\s*\(?\s*(\w+)\s+in\s+\(((?:\s*{_QUOTED}\s*,?)*)\)\s*\)?\s*")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Rows a filter selects: `values[field]` holds the values asked for, as written."""
+
+    values: dict[str, frozenset[str]]
+
+
+def parse_filter(
+    expression: str | None, fields: frozenset[str], *, schema_version: str | None, in_ignored: bool
+) -> Wanted | None:
+    """What `$filter` selects on `fields`; None means every row (no filter, or an ignored one).
+
+    Raises LineError(400) for anything else: the sandbox is stricter than BC, which
+    understands much more, so that a connector never relies on an untested expression.
+    """
+    if expression is None or not expression.strip():
+        return None
+    if match := _IN.fullmatch(expression):
+        field = match.group(1)
+        _check_field(field, fields)
+        if in_ignored and schema_version != "2.1":
+            return None
+        values = [value.replace("''", "'") for value in re.findall(_QUOTED, match.group(2))]
+        return Wanted({field: frozenset(values)})
+    return _eq_chain(expression.strip(), fields)
+
+
+def _eq_chain(expression: str, fields: frozenset[str]) -> Wanted:
+    # Parentheses are optional: `_TERM` takes one around any term, which also covers a
+    # pair around the whole chain.
+    values: dict[str, set[str]] = {}
+    position = 0
+    while True:
+        term = _TERM.match(expression, position)
+        if term is None:
+            raise LineError(
+                400, "BadRequest", "the sandbox understands only 'field eq value' joined by 'or'."
+            )
+        _check_field(term.group(1), fields)
+        values.setdefault(term.group(1), set()).add(term.group(2).replace("''", "'"))
+        position = term.end()
+        if position == len(expression):
+            return Wanted({field: frozenset(found) for field, found in values.items()})
+        joiner = _OR.match(expression, position)
+        if joiner is None:
+            raise LineError(400, "BadRequest", "terms of a $filter must be joined by 'or'.")
+        position = joiner.end()
+
+
+def _check_field(field: str, fields: frozenset[str]) -> None:
+    if field not in fields:
+        raise LineError(400, "BadRequest", f"the sandbox cannot filter on '{field}'.")
