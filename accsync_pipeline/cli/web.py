@@ -12,7 +12,14 @@ def command(host: str, port: int) -> None:
     """Serve the admin service: the JSON API under /api (OpenAPI at /docs) and the screens."""
     import uvicorn
 
+    from accsync_pipeline.cli.errors import UserError
     from accsync_pipeline.web.app import create_app
+    from accsync_pipeline.web.auth import AuthNotConfigured, require_configured
+
+    try:
+        require_configured()
+    except AuthNotConfigured as e:
+        raise UserError(f"{e} (at least 32 random bytes, e.g. `openssl rand -base64 48`)") from None
 
     # The access log would print request lines only; tokens travel in headers, never in URLs.
     uvicorn.run(create_app(), host=host, port=port, log_level="info")

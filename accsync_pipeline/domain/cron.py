@@ -15,7 +15,8 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cron_descriptor import ExpressionDescriptor, Options
 from dagster._utils.schedules import (
@@ -176,21 +177,72 @@ def validate_cron(expression: str) -> str:
         problem = _never_occurring_days(days, months or range(1, 13))
         if problem:
             raise ScheduleError(problem)
+    if "#" in weekdays[0] and parsed[2][0] != "*":
+        # croniter accepts it, but cannot iterate it: Dagster's scheduler would fail on every tick.
+        raise ScheduleError(
+            f"day-of-week field: '{weekdays[0]}' (an nth weekday) cannot be combined with a "
+            f"day-of-month ('{parsed[2][0]}'); Dagster's scheduler cannot compute its runs. "
+            "Set day-of-month to *"
+        )
     normalised = " ".join(part for part, _ in parsed)
     # The scheduler's own check is the last word: whatever it refuses, we refuse.
     if not is_valid_cron_string(normalised) or has_out_of_range_cron_interval(normalised):
         raise ScheduleError(f"Dagster's scheduler does not accept the cron expression '{normalised}'")
+    _check_iterable(normalised)
     return normalised
 
 
+# Years whose calendars together hold every weekday/day/leap combination a cron can ask for.
+_PROBE_START = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _check_iterable(normalised: str) -> None:
+    """Refuse what Dagster's scheduler accepts as text but cannot iterate (it would fail every tick)."""
+    try:
+        ticks = schedule_execution_time_iterator(_PROBE_START, normalised, "UTC")
+        for _ in range(2):
+            next(ticks)
+    except Exception:  # croniter's own errors (CroniterBadDateError, ...) are not a public API
+        raise ScheduleError(
+            f"Dagster's scheduler cannot compute the run times of '{normalised}'; simplify the expression"
+        ) from None
+
+
+# Names the zone database holds that are not portable zones: the host's own setting, a
+# placeholder, and the alternative trees that count leap seconds or follow POSIX rules.
+_NOT_PORTABLE = frozenset({"localtime", "factory", "posixrules"})
+_NOT_PORTABLE_PREFIXES = ("posix/", "right/")
+MAX_TIMEZONE_LENGTH = 64  # the column's width
+
+
+@cache
+def _portable_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def validate_timezone(name: str) -> str:
-    """The IANA timezone name unchanged, or ScheduleError if there is no such zone."""
+    """The IANA timezone name unchanged, or ScheduleError if it is not a portable zone.
+
+    "localtime" means whatever the host is set to, and "right/..." zones count leap seconds:
+    Dagster's daemon, the code server and the admin service may run on different hosts, so
+    only names that mean the same everywhere are taken.
+    """
+    unknown = ScheduleError(
+        f"unknown timezone '{name[:MAX_TIMEZONE_LENGTH]}' (use an IANA name such as {DEFAULT_TIMEZONE})"
+    )
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name) > MAX_TIMEZONE_LENGTH
+        or name.lower() in _NOT_PORTABLE
+        or name.lower().startswith(_NOT_PORTABLE_PREFIXES)
+        or name not in _portable_zones()
+    ):
+        raise unknown
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(
-            f"unknown timezone '{name}' (use an IANA name such as {DEFAULT_TIMEZONE})"
-        ) from None
+        raise unknown from None
     return name
 
 

@@ -25,6 +25,14 @@ MAX_RETRY_DELAY_SECONDS = 3600
 # The automatic-retry ceiling may be long (default 6 hours); a week bounds a typo.
 MAX_AUTO_RETRY_SECONDS = 7 * 24 * 3600
 MAX_NAME_LENGTH = 200
+# Upper bounds of the alert thresholds, with their unit. Windows of hours stop at 90 days:
+# far beyond any useful alert, far below what a date can hold.
+ALERT_LIMITS: dict[str, tuple[int, str]] = {
+    "consecutive_failures": (100, ""),
+    "error_threshold": (100_000, ""),
+    "error_window_hours": (90 * 24, " hours"),
+    "pending_hours": (90 * 24, " hours"),
+}
 # Keys under which people try to store a secret itself rather than where to find it.
 SECRET_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey", "private_key")
 
@@ -210,8 +218,11 @@ def check_auto_retry(auto_retry: AutoRetrySettings) -> list[Problem]:
 
 
 def check_alerts(alerts: AlertThresholds) -> list[Problem]:
+    """Every threshold bounded: an alert rule subtracts windows from now, for every org in one tick."""
     return [
         problem
         for f in fields(alerts)
-        for problem in _whole_number(f"alerts.{f.name}", getattr(alerts, f.name), 1, None)
+        for problem in _whole_number(
+            f"alerts.{f.name}", getattr(alerts, f.name), 1, ALERT_LIMITS[f.name][0], ALERT_LIMITS[f.name][1]
+        )
     ]

@@ -52,6 +52,14 @@ def signing_secret() -> str:
     raise AuthNotConfigured(f"authentication is not configured: set {JWT_SECRET_ENV}")
 
 
+def require_configured() -> None:
+    """At startup: AuthNotConfigured when no usable secret is set and this is not the demo.
+
+    The demo (ACCSYNC_DEV_LOGIN=1) may run without a secret; a short secret is refused everywhere.
+    """
+    signing_secret()
+
+
 def issue_token(user: User, now: datetime | None = None, lifetime: timedelta = TOKEN_LIFETIME) -> str:
     now = now or datetime.now(UTC)
     claims: dict[str, Any] = {

@@ -21,6 +21,7 @@ from accsync_pipeline.domain.org import OrgConfig, User
 from accsync_pipeline.service.dagster_home import dagster_instance
 from accsync_pipeline.service.sync_now import GraphQLLauncher, SyncLauncher
 from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.web.auth import (
     COOKIE_NAME,
@@ -74,16 +75,37 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def known_user(engine: Engine, claimed: User) -> User:
+    """The accsync user a validly signed token names, as accsync knows them now.
+
+    A token's claims are only what the issuer believed when it signed: a user removed since,
+    or moved to another org or role, must not keep the old rights until the token expires.
+    """
+    with engine.connect() as conn:
+        user = user_store.find_user(conn, claimed.user_id)
+    if user is None:
+        raise InvalidToken("the token's user is not an accsync user")
+    if user.role != claimed.role or (not user.is_global_admin and user.org_id != claimed.org_id):
+        raise TokenMismatch("the token's role or organization is not this user's; sign in again")
+    return user
+
+
+class TokenMismatch(InvalidToken):
+    """A token for a known user whose role or org has changed."""
+
+
 def _authenticate(
-    request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str | None
+    request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str | None, engine: Engine
 ) -> User | None:
     token = bearer.credentials if bearer is not None else cookie
     if not token:
         return None
     try:
-        user = verify_token(token)
+        user = known_user(engine, verify_token(token))
     except AuthNotConfigured as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    except TokenMismatch as e:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from None
     except InvalidToken as e:
         raise _unauthorized(str(e)) from None
     # A browser sends the cookie with any form another site posts; a custom header it cannot.
@@ -98,9 +120,10 @@ def optional_user(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
+    engine: Annotated[Engine, Depends(get_engine)],
 ) -> User | None:
     """The caller, or None when no token came; an invalid token is still refused (401)."""
-    return _authenticate(request, bearer, cookie)
+    return _authenticate(request, bearer, cookie, engine)
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

@@ -15,7 +15,7 @@ from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.service.org_config import test_connection, update_integration
 from accsync_pipeline.service.org_settings import secret_variable_fields
 from accsync_pipeline.web.api.config_errors import save_change
-from accsync_pipeline.web.api.models import errors
+from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
 from accsync_pipeline.web.deps import DbEngine, VisibleOrg
 
@@ -34,7 +34,7 @@ class IntegrationOut(BaseModel):
     dagster: str | None = Field(default=None, description="After a change: what Dagster made of it")
 
 
-class IntegrationIn(BaseModel):
+class IntegrationIn(StrictIn):
     """Only what is given changes. In `connector_settings`, a null value removes that setting."""
 
     name: str | None = None

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from accsync_pipeline.domain.org import User
 from accsync_pipeline.service.status import OrgStatus
+
+
+class StrictIn(BaseModel):
+    """A request body: JSON types as they are, so `"yes"`, `"5"` or `true` is never taken for a number."""
+
+    model_config = ConfigDict(strict=True)
 
 
 class ErrorBody(BaseModel):

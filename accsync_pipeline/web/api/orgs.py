@@ -14,7 +14,7 @@ from accsync_pipeline.service.dagster_sync import DagsterUpdate, apply_to_dagste
 from accsync_pipeline.service.org_config import ConfigError, add_org
 from accsync_pipeline.service.status import org_statuses
 from accsync_pipeline.web.api.config_errors import config_error_response
-from accsync_pipeline.web.api.models import OrgStatusOut, errors
+from accsync_pipeline.web.api.models import OrgStatusOut, StrictIn, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now, VisibleOrg, require_global_admin
 
 router = APIRouter(tags=["status"])
@@ -43,7 +43,7 @@ class OrgsOut(BaseModel):
     orgs: list[OrgStatusOut]
 
 
-class NewOrgIn(BaseModel):
+class NewOrgIn(StrictIn):
     org_id: str = Field(description="The app's organization slug, ^[a-z0-9_]{1,40}$")
     name: str
     connector_type: str = Field(description="xledger | dynamics")

@@ -20,11 +20,12 @@ from accsync_pipeline.service.failed_records import (
 )
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
 from accsync_pipeline.service.sync_now import SyncDisabled
-from accsync_pipeline.web.api.models import errors
+from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, Now, VisibleOrg
 
 router = APIRouter(tags=["records"])
 MAX_IDS = 1000
+MAX_OFFSET = 10_000_000  # far beyond any org's records; keeps the value inside a 64-bit SQL integer
 
 
 class AttemptOut(BaseModel):
@@ -69,7 +70,7 @@ class RecordsOut(BaseModel):
     records: list[RecordOut]
 
 
-class RetryIn(BaseModel):
+class RetryIn(StrictIn):
     record_ids: list[str] | None = Field(
         default=None, max_length=MAX_IDS, description="None retries every failed record"
     )
@@ -119,7 +120,7 @@ def records(
         str | None, Query(alias="records", description="Comma-separated record ids")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RecordsOut:
     """The org's records by status and/or id, as the status screen and the alert links ask for them."""
     ids = (

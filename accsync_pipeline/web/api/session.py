@@ -6,11 +6,11 @@ when `ACCSYNC_DEV_LOGIN=1`; otherwise its routes answer 404 as if they were not 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from accsync_pipeline.store import users as user_store
-from accsync_pipeline.web.api.models import UserOut, errors
+from accsync_pipeline.web.api.models import StrictIn, UserOut, errors
 from accsync_pipeline.web.auth import (
     COOKIE_NAME,
     TOKEN_LIFETIME,
@@ -19,11 +19,12 @@ from accsync_pipeline.web.auth import (
     issue_token,
 )
 from accsync_pipeline.web.deps import CurrentUser, DbEngine
+from accsync_pipeline.web.security import is_https
 
 router = APIRouter(tags=["session"])
 
 
-class DevLoginIn(BaseModel):
+class DevLoginIn(StrictIn):
     user_id: str
     set_cookie: bool = False
 
@@ -46,10 +47,10 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/logout", status_code=204)
-def logout(response: Response) -> Response:
+def logout(request: Request, response: Response) -> Response:
     """Clear the screens' cookie. Bearer tokens simply expire."""
     response.status_code = 204
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=is_https(request))
     return response
 
 
@@ -62,7 +63,7 @@ def dev_users(engine: DbEngine) -> list[UserOut]:
 
 
 @router.post("/dev/login", responses=errors(404, 503))
-def dev_login(body: DevLoginIn, response: Response, engine: DbEngine) -> TokenOut:
+def dev_login(body: DevLoginIn, request: Request, response: Response, engine: DbEngine) -> TokenOut:
     """A token for a seeded user (ACCSYNC_DEV_LOGIN=1 only); `set_cookie` also sets the screens' cookie."""
     _require_dev_login()
     with engine.connect() as conn:
@@ -75,5 +76,14 @@ def dev_login(body: DevLoginIn, response: Response, engine: DbEngine) -> TokenOu
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
     lifetime = int(TOKEN_LIFETIME.total_seconds())
     if body.set_cookie:
-        response.set_cookie(COOKIE_NAME, token, max_age=lifetime, path="/", httponly=True, samesite="strict")
+        # Secure behind HTTPS (directly or through a proxy that says so), so it never travels in clear.
+        response.set_cookie(
+            COOKIE_NAME,
+            token,
+            max_age=lifetime,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=is_https(request),
+        )
     return TokenOut(token=token, expires_in=lifetime, user=UserOut.of(user))

@@ -20,7 +20,7 @@ from accsync_pipeline.domain.schedule import (
 )
 from accsync_pipeline.service.org_config import update_sync_settings
 from accsync_pipeline.web.api.config_errors import save_change
-from accsync_pipeline.web.api.models import errors
+from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now, VisibleOrg
 
@@ -42,7 +42,7 @@ class SettingsOut(BaseModel):
     dagster: str | None = Field(default=None, description="After a change: what Dagster made of it")
 
 
-class SettingsIn(BaseModel):
+class SettingsIn(StrictIn):
     """Only the settings given change; `retry`, `auto_retry` and `alerts` may name some of their fields."""
 
     schedule: dict[str, Any] | None = None
@@ -54,7 +54,7 @@ class SettingsIn(BaseModel):
     timezone: str | None = None
 
 
-class DescribeIn(BaseModel):
+class DescribeIn(StrictIn):
     cron: str | None = Field(default=None, description="A cron expression, or give `spec`")
     spec: dict[str, Any] | None = Field(default=None, description="A schedule spec as stored in settings")
     timezone: str = DEFAULT_TIMEZONE

@@ -15,15 +15,14 @@ from accsync_pipeline.web.auth import dev_login_enabled
 from accsync_pipeline.web.deps import Now
 from accsync_pipeline.web.pages.rendering import render
 from accsync_pipeline.web.pages.session import PageEngine, PageUser, to_login, unread_count
+from accsync_pipeline.web.security import safe_next
 
 router = APIRouter()
 
 
 def _safe_next(target: str | None) -> str:
     """Only paths on this site: a sign-in link must not send anyone elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+    return safe_next(target)
 
 
 @router.get("/", response_class=HTMLResponse)

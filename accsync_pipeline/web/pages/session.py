@@ -13,15 +13,15 @@ from accsync_pipeline.domain.org import OrgConfig, User
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.web.auth import COOKIE_NAME, AuthNotConfigured, InvalidToken, verify_token
-from accsync_pipeline.web.deps import get_engine, may_see
+from accsync_pipeline.web.deps import get_engine, known_user, may_see
 
 
-def page_user(request: Request) -> User | None:
+def page_user(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> User | None:
     token = request.cookies.get(COOKIE_NAME)
     if not token:
         return None
     try:
-        return verify_token(token)
+        return known_user(engine, verify_token(token))
     except (InvalidToken, AuthNotConfigured):
         return None
 
