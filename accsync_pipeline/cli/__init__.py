@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "sandbox",
     "run",
     "notifications",
+    "alerts",
     "web",
 )
 

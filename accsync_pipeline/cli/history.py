@@ -8,6 +8,7 @@ from accsync_pipeline.cli.org import load_org
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.service.dagster_home import dagster_instance
 from accsync_pipeline.service.history import org_history
+from accsync_pipeline.store.engine import create_engine
 
 
 @click.command("history")
@@ -17,12 +18,16 @@ from accsync_pipeline.service.history import org_history
 def command(org_id: str, limit: int, as_json: bool) -> None:
     """The org's sync log: past runs from Dagster's run storage."""
     load_org(org_id)
-    entries = org_history(dagster_instance(), org_id, limit)
+    engine = create_engine()
+    try:
+        entries = org_history(dagster_instance(), org_id, limit, engine)
+    finally:
+        engine.dispose()
     if as_json:
-        echo_json([e.__dict__ for e in entries])
+        echo_json([{**e.__dict__, "outcome": e.outcome} for e in entries])
         return
     echo_table(
-        ["STARTED (UTC)", "TRIGGER", "USER", "EXPORTED", "SKIPPED", "FAILED", "OUTCOME", "RUN"],
+        ["STARTED (UTC)", "TRIGGER", "USER", "EXPORTED", "SKIPPED", "FAILED", "RUN", "OUTCOME"],
         [
             (
                 (e.started_at or e.created_at).strftime("%Y-%m-%d %H:%M"),
@@ -31,8 +36,8 @@ def command(org_id: str, limit: int, as_json: bool) -> None:
                 e.exported,
                 e.skipped,
                 e.failed,
-                e.status,
                 e.run_id[:8],
+                e.outcome,
             )
             for e in entries
         ],

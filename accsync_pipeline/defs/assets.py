@@ -13,9 +13,11 @@ from typing import NoReturn
 
 import dagster as dg
 
-from accsync_pipeline.connectors.errors import FatalError, RetriableError
+from accsync_pipeline.connectors.errors import ConnectorError, RetriableError
 from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
+from accsync_pipeline.domain.alert_model import CONNECTOR_LABELS
+from accsync_pipeline.domain.failures import exception_in_words, run_failure_description
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import RecordType, Trigger
 from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG, USER_TAG
@@ -99,18 +101,19 @@ def export_approved_records(
     if config.record_types is not None:
         wanted = [t for t in wanted if t in config.record_types]
     started = time.monotonic()
-    connector = connectors.for_org(org)
     try:
-        summaries = export_org(
-            engine, connector, org, RunContext(context.run.run_id, trigger), wanted, config.record_ids
-        )
+        # Building the connector reads its secret: a missing variable fails here, in words.
+        connector = connectors.for_org(org)
+        try:
+            summaries = export_org(
+                engine, connector, org, RunContext(context.run.run_id, trigger), wanted, config.record_ids
+            )
+        finally:
+            connector.close()
     except RetriableError as e:
         _retry_or_fail(context, accsync_db, org, e)
-    except FatalError as e:
-        _finish(accsync_db, context.run.run_id, "failure", str(e))
-        raise dg.Failure(description=f"{org.connector_type} for {org_id}: {e}", allow_retries=False) from e
-    finally:
-        connector.close()
+    except Exception as e:  # fatal, configuration, database, or a bug: the run ends, saying why
+        _fail(context, accsync_db, org, e)
     _finish(accsync_db, context.run.run_id, "success", None)
     seconds = time.monotonic() - started
     for record_type in wanted:
@@ -142,9 +145,22 @@ def _retry_or_fail(
             f"transient failure, retry {attempt + 1} of {org.retry.max_retries} in {wait}s: {error}"
         )
         raise dg.RetryRequested(max_retries=org.retry.max_retries, seconds_to_wait=wait) from error
-    _finish(db, context.run.run_id, "failure", str(error))
+    _fail(context, db, org, error)
+
+
+def _fail(
+    context: dg.AssetExecutionContext, db: AccsyncDatabase, org: OrgConfig, error: Exception
+) -> NoReturn:
+    """End the run for good: the sync log row keeps its counts and gets the root cause in words."""
+    cause = exception_in_words(error, (ConnectorError,))
+    retries = context.retry_number
+    try:
+        _finish(db, context.run.run_id, "failure", cause)
+    except Exception as e:  # the database may be the cause; the failure sensor closes the row later
+        context.log.error(f"could not record the failure in the sync log: {exception_in_words(e)}")
+    connector = CONNECTOR_LABELS.get(org.connector_type, org.connector_type)
     raise dg.Failure(
-        description=f"{org.connector_type} for {org.org_id} failed after {attempt} retries: {error}",
-        metadata={"org": org.org_id, "connector": org.connector_type, "error": str(error)},
+        description=run_failure_description(connector, org.org_id, cause, retries),
+        metadata={"org": org.org_id, "connector": org.connector_type, "cause": cause, "retries": retries},
         allow_retries=False,
     ) from error

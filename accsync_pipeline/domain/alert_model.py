@@ -31,6 +31,7 @@ class Rule(StrEnum):
     STALE_PENDING = "stale_pending"
     PLATFORM = "platform"
     RUN_FAILED = "run_failed"
+    RUN_REFUSED = "run_refused"
 
 
 class Severity(StrEnum):
@@ -65,9 +66,12 @@ class OrgFacts:
     failing_records: tuple[FailingRecord, ...] = ()
     # Failed attempts within the org's error window that no later export has put right.
     recent_errors: int = 0
-    # Pending records approved longer ago than the org's pending limit, and the oldest approval.
+    # Approved records not yet in the ledger (never taken in, pending, in flight, failed) approved
+    # longer ago than the org's pending limit, and the oldest approval among them.
     overdue_pending: int = 0
     oldest_pending_at: datetime | None = None
+    # Without an org administrator, the org's alerts go to the global administrators.
+    has_org_admins: bool = True
 
 
 @dataclass(frozen=True)

@@ -55,10 +55,12 @@ def opening_text(c: Condition, now: datetime) -> tuple[Severity, str, str, str]:
     return (
         Severity.WARNING,
         f"Approved records are waiting in {org.name}",
-        f"{plural(d['overdue'], 'approved record')} in {org.name} have waited more than "
+        f"{plural(d['overdue'], 'approved record')} in {org.name} "
+        f"{'has' if d['overdue'] == 1 else 'have'} waited more than "
         f"{plural(t.pending_hours, 'hour')} to be posted to the accounting system, although the "
         f"connector is switched on. The oldest was approved {age_text(now, org.oldest_pending_at)} ago. "
-        "Check the sync schedule and the latest runs.",
+        "Whether no sync took them in or a sync failed to post them, check the latest runs, "
+        "the failed records and the sync schedule.",
         status_link(org.org_id, "pending"),
     )
 
@@ -130,11 +132,21 @@ def platform_notice(held: Mapping[str, Condition], now: datetime) -> Notice:
     for c in held.values():
         rules[c.org.org_id].add(c.rule)
         names[c.org.org_id] = c.org.name
-    lines = [f"- {names[o]}: {'; '.join(RULE_SUMMARIES[r] for r in sorted(rules[o]))}" for o in sorted(rules)]
+    unattended = {c.org.org_id for c in held.values() if not c.org.has_org_admins}
+    lines = [
+        f"- {names[o]}: {'; '.join(RULE_SUMMARIES[r] for r in sorted(rules[o]))}"
+        + (" (no organization administrator: its alerts come to you)" if o in unattended else "")
+        for o in sorted(rules)
+    ]
+    if not unattended:
+        told = "Each organization's administrators have been told about their own organization."
+    elif unattended == set(rules):
+        told = "None of these organizations has an administrator: their alerts come to you."
+    else:
+        told = "The administrators of the other organizations have been told about their own organization."
     body = (
         "Several organizations are alerting at the same time, which may point to a problem with the "
-        "platform or an accounting system:\n" + "\n".join(lines) + "\n"
-        "Each organization's administrators have been told about their own organization."
+        "platform or an accounting system:\n" + "\n".join(lines) + "\n" + told
     )
     title = f"{len(rules)} organizations need attention at once"
     key = opening_key(PLATFORM_KEY, now)
@@ -152,13 +164,18 @@ def platform_resolved_notice(a: ActiveAlert, held: Mapping[str, Condition], thre
 
 
 def run_failed_notice(
-    org_id: str, org_name: str, connector_type: str, run_id: str, error: str | None
+    org_id: str, org_name: str, connector_type: str, run_id: str, error: str | None, retries: int = 0
 ) -> Notice:
-    """The org administrators' notice when every retry of a sync run failed."""
+    """The org administrators' notice when a sync run failed for good, with its cause in words."""
     connector = CONNECTOR_LABELS.get(connector_type, connector_type)
+    how = (
+        f"stopped after {retries} {'retry' if retries == 1 else 'retries'}"
+        if retries > 0
+        else "stopped; it was not retried"
+    )
     body = (
-        f"The sync of {org_name} to {connector} stopped after all its retries. "
-        f"The error was: {error_text(error)}\n"
+        f"The sync of {org_name} to {connector} {how}. "
+        f"The cause was: {error_text(error)}\n"
         "Records that were not posted are still waiting and will be sent by the next sync; "
         "none is posted twice."
     )
@@ -170,4 +187,22 @@ def run_failed_notice(
         body,
         status_link(org_id, "pending"),
         f"{Rule.RUN_FAILED}:{run_id}",
+    )
+
+
+def run_refused_notice(org_id: str | None, run_id: str, reason: str | None) -> Notice:
+    """An ops note for global administrators: a run launched through Dagster was refused before it started."""
+    which = f"for {org_id} " if org_id else ""
+    body = (
+        f"A sync run {which}launched through Dagster (run {run_id}) was refused before it touched "
+        f"anything: {error_text(reason)}\nNothing was posted and no organization was alerted."
+    )
+    return Notice(
+        Audience.GLOBAL_ADMINS,
+        org_id,
+        Severity.INFO,
+        title_text(f"A sync run {which}was refused"),
+        body,
+        PLATFORM_LINK,
+        f"{Rule.RUN_REFUSED}:{run_id}",
     )

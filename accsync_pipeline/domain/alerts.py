@@ -40,6 +40,7 @@ from accsync_pipeline.domain.alert_texts import (
     platform_resolved_notice,
     resolution_notice,
     run_failed_notice,
+    run_refused_notice,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "opening_key",
     "resolution_key",
     "run_failed_notice",
+    "run_refused_notice",
     "status_link",
 ]
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import dagster as dg
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain import alerts as rules
 from accsync_pipeline.domain.alerts import ActiveAlert, Audience, Notice, OrgFacts, Rule
+from accsync_pipeline.service.history import failed_runs_since_success
 from accsync_pipeline.store import alerts as alert_store
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store import orgs as org_store
@@ -44,6 +47,7 @@ def read_facts(
     as one more error next to the records' failed attempts.
     """
     failed_runs = failed_runs or {}
+    attended = user_store.orgs_with_admins(conn)
     failing = alert_store.failing_records(conn)
     errors = alert_store.recent_errors(conn, now)
     overdue = alert_store.overdue_pending(conn, now)
@@ -60,6 +64,7 @@ def read_facts(
                 recent_errors=errors.get(org.org_id, 0) + failed_runs.get(org.org_id, 0),
                 overdue_pending=overdue_count,
                 oldest_pending_at=oldest,
+                has_org_admins=org.org_id in attended,
             )
         )
     return facts
@@ -84,9 +89,10 @@ def _deliver(conn: sa.Connection, notices: Sequence[Notice], now: datetime) -> i
             users = (
                 user_store.org_admins(conn, notice.org_id or "")
                 if notice.audience == Audience.ORG_ADMINS
-                else user_store.global_admins(conn)
+                else []
             )
-            recipients[audience] = [u.user_id for u in users]
+            # An org without an administrator of its own is looked after by the global administrators.
+            recipients[audience] = [u.user_id for u in users or user_store.global_admins(conn)]
         content = NotificationContent(
             org_id=notice.org_id,
             severity=str(notice.severity),
@@ -133,13 +139,41 @@ def evaluate_alerts(
 
 
 def notify_run_failed(
-    conn: sa.Connection, org_id: str, connector_type: str, run_id: str, error: str | None, now: datetime
+    conn: sa.Connection,
+    org_id: str,
+    connector_type: str,
+    run_id: str,
+    error: str | None,
+    now: datetime,
+    retries: int = 0,
 ) -> int:
-    """Tell the org's administrators that every retry of sync run `run_id` failed (once per run).
+    """Tell the org's administrators why sync run `run_id` failed for good (once per run).
 
-    Returns how many notifications are new: 0 when called again for the same run.
+    `retries` is how many times the run retried before it gave up. Returns how many
+    notifications are new: 0 when called again for the same run.
     """
     _require_aware(now)
     org = org_store.find_org(conn, org_id)
-    notice = rules.run_failed_notice(org_id, org.name if org else org_id, connector_type, run_id, error)
+    notice = rules.run_failed_notice(
+        org_id, org.name if org else org_id, connector_type, run_id, error, retries
+    )
     return _deliver(conn, [notice], now)
+
+
+def notify_run_refused(
+    conn: sa.Connection, org_id: str | None, run_id: str, reason: str | None, now: datetime
+) -> int:
+    """An ops note to the global administrators: a run was refused before it touched anything."""
+    _require_aware(now)
+    return _deliver(conn, [rules.run_refused_notice(org_id, run_id, reason)], now)
+
+
+def check_alerts(engine: Engine, instance: dg.DagsterInstance, now: datetime) -> AlertReport:
+    """Evaluate the alert rules once, with failed runs from Dagster's history (the sensor and the CLI)."""
+    with engine.connect() as conn:
+        windows = {
+            o.org_id: now - timedelta(hours=o.alerts.error_window_hours) for o in org_store.list_orgs(conn)
+        }
+    failed_runs = failed_runs_since_success(instance, windows)
+    with engine.begin() as conn:
+        return evaluate_alerts(conn, now, failed_runs=failed_runs)

@@ -20,7 +20,12 @@ from sqlalchemy.engine import Engine
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus, Trigger
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
-from accsync_pipeline.service.pending import WAITING_STATUSES, awaiting_intake
+from accsync_pipeline.service.pending import (
+    OUTCOME_UNKNOWN,
+    WAITING_STATUSES,
+    awaiting_intake,
+    outcome_unknown,
+)
 from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
@@ -77,6 +82,27 @@ class RecordDetails:
     last_run_id: str | None
     errors: list[Attempt] = field(default_factory=list)
 
+    @property
+    def note(self) -> str:
+        """Where the record stands, in words, for the lists and the record's page."""
+        return status_note(self.status, self.skip_reason)
+
+
+_STATUS_NOTES = {
+    SyncStatus.PENDING.value: "Waiting for the next sync",
+    SyncStatus.IN_FLIGHT.value: "Being sent now",
+    OUTCOME_UNKNOWN: "Outcome unknown, will be checked on the next sync",
+    SyncStatus.EXPORTED.value: "In the accounting system",
+    SyncStatus.FAILED.value: "Failed",
+}
+
+
+def status_note(status: str, skip_reason: str | None = None) -> str:
+    """A record's status in words: 'Being sent now' only while the run sending it is live."""
+    if status == SyncStatus.SKIPPED and skip_reason:
+        return f"Was skipped: {skip_reason}"
+    return _STATUS_NOTES.get(status, status.capitalize())
+
 
 def _status_clause(status: RecordFilter) -> sa.ColumnElement[bool]:
     # A skipped or failed record the app has edited since is pending again (intake reopens it).
@@ -91,6 +117,8 @@ def _status_clause(status: RecordFilter) -> sa.ColumnElement[bool]:
 def _shown_status(m: Any) -> str:
     if m["status"] is None:
         return SyncStatus.PENDING.value
+    if m["status"] == SyncStatus.IN_FLIGHT and m["outcome_unknown"]:
+        return OUTCOME_UNKNOWN
     if m["status"] in (SyncStatus.SKIPPED, SyncStatus.FAILED) and m["updated_at"] > m["source_updated_at"]:
         return SyncStatus.PENDING.value
     return str(m["status"])
@@ -114,8 +142,9 @@ def list_records(
     total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(*clauses)).scalar_one()
     # The source row, and the state columns the source does not have (same-named ones come from the source).
     state = [c for c in S.c if c.name not in A.c]
+    unknown = sa.case((outcome_unknown(), True), else_=False).label("outcome_unknown")
     query = (
-        sa.select(*record_store.source_columns(), *state)
+        sa.select(*record_store.source_columns(), *state, unknown)
         .select_from(joined)
         .where(*clauses)
         .order_by(A.c.record_id)

@@ -1,4 +1,8 @@
-"""The sync log: an org's runs from Dagster's run storage, with the counts their materializations carry."""
+"""The sync log: an org's runs from Dagster's run storage, with the counts their materializations carry.
+
+A run that failed materialized nothing, yet it may have posted records before it stopped:
+its counts, its cause in words and the records it failed come from accsync's own tables.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 from dagster._core.storage.dagster_run import RunsFilter
+from sqlalchemy.engine import Engine
 
-from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG, USER_TAG
+from accsync_pipeline.domain.run_tags import ORG_TAG, REFUSED_TAG, TRIGGER_TAG, USER_TAG
+from accsync_pipeline.store import runs as run_store
 
 
 @dataclass
@@ -26,6 +33,37 @@ class RunHistoryEntry:
     failed: int = 0
     skipped_records: list[dict[str, Any]] = field(default_factory=list)
     failed_records: list[dict[str, Any]] = field(default_factory=list)
+    # Records the run took (0 when unknown), and why it failed, in words.
+    total: int = 0
+    error: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The run's result as the sync log says it: what it did, and why it stopped if it failed."""
+        return outcome_text(self.status, self.exported, self.total, self.error)
+
+
+_PLAIN_OUTCOMES = {
+    "SUCCESS": "Completed",
+    "CANCELED": "Cancelled",
+    "CANCELING": "Being cancelled",
+    "STARTED": "Running",
+    "QUEUED": "Waiting to start",
+    "NOT_STARTED": "Waiting to start",
+    "STARTING": "Starting",
+}
+
+
+def outcome_text(status: str, exported: int, total: int, error: str | None) -> str:
+    """'Completed', or for a failed run what it posted before it stopped and why."""
+    if status != "FAILURE":
+        return _PLAIN_OUTCOMES.get(status, status.capitalize())
+    if exported:
+        of = f" of {total}" if total >= exported else ""
+        done = f"Failed after exporting {exported}{of}"
+    else:
+        done = "Failed before exporting any record"
+    return f"{done}: {error}" if error else done
 
 
 def _time(value: float | None) -> datetime | None:
@@ -37,8 +75,14 @@ def _rows(value: Any) -> list[dict[str, Any]]:
     return [dict(r.data) for r in records]
 
 
-def org_history(instance: dg.DagsterInstance, org_id: str, limit: int = 50) -> list[RunHistoryEntry]:
-    """Newest first. Counts are summed over the run's export assets (one per record type)."""
+def org_history(
+    instance: dg.DagsterInstance, org_id: str, limit: int = 50, engine: Engine | None = None
+) -> list[RunHistoryEntry]:
+    """Newest first. Counts are summed over the run's export assets (one per record type).
+
+    With `engine`, runs that did not complete take their counts, cause and failed records from
+    accsync's summary of the run (a failed run materializes nothing).
+    """
     entries = []
     for record in instance.get_run_records(RunsFilter(tags={ORG_TAG: org_id}), limit=limit):
         run = record.dagster_run
@@ -65,7 +109,31 @@ def org_history(instance: dg.DagsterInstance, org_id: str, limit: int = 50) -> l
             entry.skipped_records += _rows(metadata.get("skipped_records"))
             entry.failed_records += _rows(metadata.get("failed_records"))
         entries.append(entry)
+    if engine is not None:
+        with engine.connect() as conn:
+            add_run_summaries(conn, entries)
     return entries
+
+
+def add_run_summaries(conn: sa.Connection, entries: list[RunHistoryEntry]) -> None:
+    """Add what Dagster's run storage lacks: counts of runs that did not complete, causes, failed records."""
+    ids = [e.run_id for e in entries]
+    summaries = run_store.find_runs(conn, ids)
+    unfinished = [e.run_id for e in entries if e.status != "SUCCESS"]
+    failed = run_store.failed_attempts_of_runs(conn, unfinished)
+    for entry in entries:
+        summary = summaries.get(entry.run_id)
+        if summary is None:
+            continue
+        entry.total = summary.total
+        entry.error = summary.error
+        if entry.status == "SUCCESS":
+            continue
+        entry.exported = max(entry.exported, summary.exported)
+        entry.skipped = max(entry.skipped, summary.skipped)
+        entry.failed = max(entry.failed, summary.failed)
+        if not entry.failed_records:
+            entry.failed_records = [{"record_id": r, "error": e} for r, e in failed.get(entry.run_id, [])]
 
 
 def failed_runs_since_success(instance: dg.DagsterInstance, since: dict[str, datetime]) -> dict[str, int]:
@@ -77,14 +145,14 @@ def failed_runs_since_success(instance: dg.DagsterInstance, since: dict[str, dat
         return {}
     earliest = min(since.values())
     statuses = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
-    records = instance.get_run_records(
-        RunsFilter(job_name="sync_job", statuses=statuses, created_after=earliest), limit=5000
-    )
+    # Every job counts, not only the sync job: a partition materialized from the Dagster UI runs
+    # as the implicit asset job, and the op gives it the org tag.
+    records = instance.get_run_records(RunsFilter(statuses=statuses, created_after=earliest), limit=5000)
     failures: dict[str, int] = {}
     succeeded: set[str] = set()
     for record in records:  # newest first
         org_id = record.dagster_run.tags.get(ORG_TAG)
-        if org_id not in since or org_id in succeeded:
+        if org_id not in since or org_id in succeeded or record.dagster_run.tags.get(REFUSED_TAG) == "true":
             continue
         if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
             succeeded.add(org_id)

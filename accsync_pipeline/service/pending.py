@@ -15,13 +15,35 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.records import SyncStatus
-from accsync_pipeline.store.schema import approved_records, record_sync_state
+from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_runs
 
 A = approved_records
 S = record_sync_state
+R = sync_runs
 
 # Records in flight are not posted yet: the next run resolves them by lookup.
 WAITING_STATUSES = (SyncStatus.PENDING, SyncStatus.IN_FLIGHT)
+# What a record in flight is shown as once the run that sent it has ended: it may or may not be
+# in the ledger, and the next sync looks it up before sending anything.
+OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+def sending_run_is_live() -> sa.ColumnElement[bool]:
+    """The run that marked the record in flight is still open (use on `record_sync_state`)."""
+    return sa.exists().where(R.c.run_id == S.c.last_run_id, R.c.status == "started")
+
+
+def outcome_unknown() -> sa.ColumnElement[bool]:
+    """Records left in flight by a run that has ended (failed, was killed, or closed by liveness)."""
+    return sa.and_(S.c.status == SyncStatus.IN_FLIGHT, ~sending_run_is_live())
+
+
+def outcome_unknown_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, int]:
+    """Per org, records in flight whose run has ended; one grouped query for any number of orgs."""
+    query = sa.select(S.c.org_id, sa.func.count()).where(outcome_unknown()).group_by(S.c.org_id)
+    if org_ids is not None:
+        query = query.where(S.c.org_id.in_(list(org_ids)))
+    return {org_id: int(count) for org_id, count in conn.execute(query)}
 
 
 def awaiting_intake() -> sa.ColumnElement[bool]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from accsync_pipeline.domain.health import Health, HealthFacts, LastSync, assess_health
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, schedule_next_runs
-from accsync_pipeline.service.pending import record_counts
+from accsync_pipeline.service.pending import outcome_unknown_counts, record_counts
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.schema import organizations, sync_runs
 
@@ -47,6 +47,10 @@ class OrgStatus:
     running: RunningSync | None
     next_run_at: datetime | None
     schedule_description: str
+    # The latest ended run when it failed: the sync log's row that explains it.
+    last_failed_run_id: str | None = None
+    # Records a run that has ended left in flight: their outcome is checked on the next sync.
+    outcome_unknown: int = 0
 
 
 def _latest_per_org(
@@ -101,6 +105,7 @@ def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | No
     running = _latest_per_org(conn, ("started",), scope)
     successes = _last_successes(conn, scope)
     created = _created_at(conn, scope)
+    unknown = outcome_unknown_counts(conn, scope)
     return [
         _status(
             org,
@@ -110,6 +115,7 @@ def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | No
             running.get(org.org_id),
             successes.get(org.org_id),
             created.get(org.org_id, now),
+            unknown.get(org.org_id, 0),
         )
         for org in orgs
     ]
@@ -128,11 +134,12 @@ def _status(
     running: Any,
     last_success_at: datetime | None,
     created_at: datetime,
+    outcome_unknown: int = 0,
 ) -> OrgStatus:
     counts = counts or {"pending": 0, "failed": 0}
     cron, description, schedule = _schedule(org)
     last_sync = (
-        LastSync(ended.finished_at or ended.started_at, ended.status == "success", ended.failed)
+        LastSync(ended.finished_at or ended.started_at, ended.status == "success", ended.failed, ended.error)
         if ended is not None
         else None
     )
@@ -145,6 +152,7 @@ def _status(
         cron=cron,
         timezone=org.timezone,
         watched_since=created_at,
+        unresolved_failed=counts["failed"],
     )
     upcoming = schedule_next_runs(schedule, org.timezone, now, 1) if schedule and org.enabled else []
     return OrgStatus(
@@ -165,4 +173,6 @@ def _status(
         ),
         next_run_at=upcoming[0] if upcoming else None,
         schedule_description=description,
+        last_failed_run_id=ended.run_id if ended is not None and ended.status == "failure" else None,
+        outcome_unknown=outcome_unknown,
     )

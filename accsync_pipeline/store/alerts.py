@@ -15,7 +15,13 @@ import sqlalchemy as sa
 
 from accsync_pipeline.domain.alerts import ActiveAlert, AlertOpening, FailingRecord, Rule
 from accsync_pipeline.domain.records import SyncStatus
-from accsync_pipeline.store.schema import alert_state, organizations, record_sync_state, sync_attempts
+from accsync_pipeline.store.schema import (
+    alert_state,
+    approved_records,
+    organizations,
+    record_sync_state,
+    sync_attempts,
+)
 from accsync_pipeline.store.types import UtcDateTime
 
 ORG = organizations
@@ -143,19 +149,34 @@ def recent_errors(conn: sa.Connection, now: datetime) -> dict[str, int]:
 
 
 def overdue_pending(conn: sa.Connection, now: datetime) -> dict[str, tuple[int, datetime]]:
-    """Per enabled org: how many pending records were approved longer ago than its limit, and the oldest."""
+    """Per enabled org: approved records not in the ledger past its limit after approval, and the oldest.
+
+    Whatever held them up counts: never taken in by a sync (no state row yet: a bad secret or a
+    dead network stops a run before intake), pending, in flight, failed, or skipped but edited
+    by the app since. One query over the source; the state row is joined on record and org.
+    """
     cutoff = _cutoffs(conn, ORG.c.alert_pending_hours, now)
     if cutoff is None:
         return {}
+    src = approved_records
+    owed = sa.or_(
+        S.c.record_id.is_(None),
+        S.c.status.in_(UNEXPORTED),
+        sa.and_(S.c.status == SyncStatus.SKIPPED, src.c.updated_at > S.c.source_updated_at),
+    )
     query = (
-        sa.select(S.c.org_id, sa.func.count(), sa.func.min(S.c.approved_at))
-        .select_from(S.join(ORG, ORG.c.org_id == S.c.org_id))
+        sa.select(src.c.org_id, sa.func.count(), sa.func.min(src.c.approved_at))
+        .select_from(
+            src.join(ORG, ORG.c.org_id == src.c.org_id).outerjoin(
+                S, sa.and_(S.c.record_id == src.c.record_id, S.c.org_id == src.c.org_id)
+            )
+        )
         .where(
             ORG.c.enabled.is_(True),
-            S.c.status == SyncStatus.PENDING,
-            S.c.approved_at < cutoff.latest,
-            S.c.approved_at < cutoff.per_org,
+            src.c.approved_at < cutoff.latest,
+            src.c.approved_at < cutoff.per_org,
+            owed,
         )
-        .group_by(S.c.org_id)
+        .group_by(src.c.org_id)
     )
     return {org_id: (int(count), oldest) for org_id, count, oldest in conn.execute(query)}

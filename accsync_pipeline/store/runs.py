@@ -6,13 +6,14 @@ screen needs for a thousand orgs at once, and the progress other processes poll.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.store.schema import sync_runs
+from accsync_pipeline.store.schema import sync_attempts, sync_runs
 
 R = sync_runs
 
@@ -103,3 +104,31 @@ def last_success(conn: sa.Connection, org_id: str) -> SyncRun | None:
         .limit(1)
     ).first()
     return _from_row(row) if row else None
+
+
+def find_runs(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, SyncRun]:
+    """accsync's summaries of the given runs, by run id (runs it never began are absent)."""
+    if not run_ids:
+        return {}
+    rows = conn.execute(sa.select(R).where(R.c.run_id.in_(list(run_ids))))
+    return {row.run_id: _from_row(row) for row in rows}
+
+
+def failed_attempts_of_runs(
+    conn: sa.Connection, run_ids: Sequence[str], per_run: int = 50
+) -> dict[str, list[tuple[str, str]]]:
+    """Per run, (record id, error) of the records it failed, oldest first, at most `per_run` each."""
+    if not run_ids:
+        return {}
+    T = sync_attempts
+    query = (
+        sa.select(T.c.run_id, T.c.record_id, T.c.error)
+        .where(T.c.run_id.in_(list(run_ids)), T.c.outcome == "failed")
+        .order_by(T.c.run_id, T.c.attempt_id)
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for run_id, record_id, error in conn.execute(query):
+        listed = found.setdefault(run_id, [])
+        if len(listed) < per_run:
+            listed.append((record_id, error or ""))
+    return found

@@ -40,3 +40,9 @@ def org_admins(conn: sa.Connection, org_id: str) -> list[User]:
 def global_admins(conn: sa.Connection) -> list[User]:
     query = sa.select(users).where(users.c.role == "global_admin").order_by(users.c.user_id)
     return [_from_row(r) for r in conn.execute(query)]
+
+
+def orgs_with_admins(conn: sa.Connection) -> set[str]:
+    """Orgs that have at least one org administrator (the others' alerts go to global administrators)."""
+    query = sa.select(users.c.org_id).where(users.c.role == "org_admin").distinct()
+    return {org_id for (org_id,) in conn.execute(query) if org_id is not None}

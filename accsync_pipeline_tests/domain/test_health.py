@@ -53,7 +53,7 @@ def test_amber_when_the_last_run_itself_failed_but_a_success_is_recent() -> None
         )
     )
     assert health.level == HealthLevel.AMBER
-    assert "did not complete" in health.reason
+    assert health.reason.startswith("The last sync failed.")
 
 
 def test_red_when_records_are_pending_and_no_success_within_24_hours() -> None:
@@ -143,6 +143,8 @@ def test_never_synced_looks_for_due_runs_since_set_up() -> None:
     last_ok=st.booleans(),
     enabled=st.booleans(),
     cron=st.sampled_from([None, DAILY_0200, "0 16 * * 5", "*/15 * * * *"]),
+    unresolved=st.integers(min_value=0, max_value=3),
+    set_up_hours_ago=st.integers(min_value=0, max_value=24 * 60),
 )
 def test_the_level_follows_the_rules(
     since_success: int | None,
@@ -151,24 +153,131 @@ def test_the_level_follows_the_rules(
     last_ok: bool,
     enabled: bool,
     cron: str | None,
+    unresolved: int,
+    set_up_hours_ago: int,
 ) -> None:
     success_at = None if since_success is None else NOW - timedelta(minutes=since_success)
     last = None if last_failed is None else LastSync(NOW - timedelta(minutes=1), last_ok, last_failed)
+    set_up = NOW - timedelta(hours=set_up_hours_ago)
     f = facts(
         last_success_at=success_at,
         last_sync=last,
         pending=pending,
         enabled=enabled,
         cron=cron,
+        unresolved_failed=unresolved,
+        watched_since=set_up,
     )
     health = assess_health(f)
-    recent_success = success_at is not None and NOW - success_at <= timedelta(hours=24)
+    day = timedelta(hours=24)
+    recent_success = success_at is not None and NOW - success_at <= day
+    pending_overdue = pending > 0 and NOW - (success_at or set_up) > day
     if health.level == HealthLevel.RED:
-        assert enabled and not recent_success and (pending > 0 or cron is not None)
-    elif enabled and not recent_success and pending > 0:
+        assert enabled and not recent_success and (pending_overdue or cron is not None)
+    elif enabled and not recent_success and pending_overdue:
         pytest.fail("pending records without a recent success must be red")
-    elif last is not None and (not last.succeeded or last.failed_records):
+    elif unresolved or (last is not None and (not last.succeeded or last.failed_records)):
         assert health.level == HealthLevel.AMBER
     else:
         assert health.level == HealthLevel.GREEN
     assert health.reason.endswith(".")
+
+
+DAY_AGO = NOW - timedelta(hours=24, minutes=1)
+OK_RECENT = LastSync(NOW - timedelta(hours=1), True, 0)
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "level", "words"),
+    [
+        ("last sync clean, nothing open", {}, "green", "completed with no failed records"),
+        (
+            "failed records remain after a later sync with nothing to send",
+            {"last_sync": OK_RECENT, "unresolved_failed": 6},
+            "amber",
+            "6 records failed and are not resolved yet",
+        ),
+        (
+            "one failed record remains",
+            {"unresolved_failed": 1},
+            "amber",
+            "1 record failed and is not resolved yet",
+        ),
+        (
+            "last sync had failed records",
+            {"last_sync": LastSync(NOW - timedelta(hours=1), True, 2), "unresolved_failed": 2},
+            "amber",
+            "The last sync had 2 records failed",
+        ),
+        (
+            "last run failed, cause in words",
+            {
+                "last_sync": LastSync(
+                    NOW - timedelta(minutes=5), False, 0, "environment variable HLF_BC_SECRET is not set"
+                ),
+            },
+            "amber",
+            "The last sync failed: environment variable HLF_BC_SECRET is not set.",
+        ),
+        (
+            "schedule due, no success for 24 h",
+            {"last_success_at": NOW - timedelta(days=2), "cron": DAILY_0200},
+            "red",
+            "a scheduled sync was due",
+        ),
+        (
+            "records pending, no success for 24 h",
+            {"last_success_at": DAY_AGO, "pending": 3},
+            "red",
+            "3 records are pending",
+        ),
+        (
+            "red wins over unresolved failures",
+            {"last_success_at": DAY_AGO, "pending": 3, "unresolved_failed": 2},
+            "red",
+            "No successful sync in the last 24 hours",
+        ),
+        (
+            "new manual-only org, nothing pending",
+            {"last_sync": None, "last_success_at": None, "watched_since": NOW - timedelta(minutes=1)},
+            "green",
+            "No sync has run yet",
+        ),
+        (
+            "new manual-only org with records already pending: given its first day",
+            {
+                "last_sync": None,
+                "last_success_at": None,
+                "pending": 4,
+                "watched_since": NOW - timedelta(minutes=1),
+            },
+            "green",
+            "No sync has run yet",
+        ),
+        (
+            "manual-only org set up a day ago, records pending, never synced",
+            {"last_sync": None, "last_success_at": None, "pending": 4, "watched_since": DAY_AGO},
+            "red",
+            "No successful sync yet, although 4 records are pending",
+        ),
+        (
+            "manual-only org, nothing pending, last success a week ago",
+            {
+                "last_sync": LastSync(NOW - timedelta(days=7), True, 0),
+                "last_success_at": NOW - timedelta(days=7),
+            },
+            "green",
+            "completed with no failed records",
+        ),
+        (
+            "disabled, pending and overdue: never red",
+            {"enabled": False, "last_success_at": None, "last_sync": None, "pending": 5, "cron": DAILY_0200},
+            "green",
+            "disabled",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_health_table(case: str, overrides: dict[str, object], level: str, words: str) -> None:
+    health = assess_health(facts(**overrides))
+    assert (health.level.value, words in health.reason) == (level, True), health.reason

@@ -72,6 +72,12 @@ class OrgStatusOut(BaseModel):
     running: RunningOut | None
     next_run_at: datetime | None = Field(description="In the org's timezone; None for a manual schedule")
     schedule_description: str
+    last_failed_run_id: str | None = Field(
+        default=None, description="The latest ended run when it failed; its sync-log entry says why"
+    )
+    outcome_unknown: int = Field(
+        default=0, description="Records left in flight by a run that ended; checked on the next sync"
+    )
 
     @classmethod
     def of(cls, s: OrgStatus) -> OrgStatusOut:
@@ -100,4 +106,6 @@ class OrgStatusOut(BaseModel):
             ),
             next_run_at=s.next_run_at,
             schedule_description=s.schedule_description,
+            last_failed_run_id=s.last_failed_run_id,
+            outcome_unknown=s.outcome_unknown,
         )

@@ -47,7 +47,13 @@ class AttemptOut(BaseModel):
 class RecordOut(BaseModel):
     record_id: str
     record_type: str
-    status: str
+    status: str = Field(
+        description="pending | in_flight (its run is live) | outcome_unknown (left in flight by a run "
+        "that ended; checked on the next sync) | exported | failed | skipped"
+    )
+    note: str = Field(
+        description="The status in words, e.g. 'Outcome unknown, will be checked on the next sync'"
+    )
     person_name: str = Field(description="Initials only for a global administrator")
     amount: str = Field(description="Decimal string, e.g. 1234.50")
     currency: str
@@ -92,6 +98,7 @@ def _record_out(r: RecordDetails, user: User) -> RecordOut:
         record_id=r.record_id,
         record_type=r.record_type,
         status=r.status,
+        note=r.note,
         person_name=name,
         amount=f"{r.amount:.2f}",
         currency=r.currency,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from accsync_pipeline.service.history import RunHistoryEntry, org_history
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
@@ -57,6 +57,9 @@ class HistoryRunOut(BaseModel):
     failed: int
     skipped_records: list[dict[str, Any]]
     failed_records: list[dict[str, Any]]
+    total: int
+    error: str | None = Field(description="Why a failed run stopped, in words")
+    outcome: str = Field(description="What the run did, e.g. 'Failed after exporting 250 of 400: ...'")
 
 
 class DayOut(BaseModel):
@@ -126,10 +129,11 @@ def _per_day(entries: list[RunHistoryEntry], timezone: str) -> list[DayOut]:
 def history(
     org: VisibleOrg,
     instance: Annotated[dg.DagsterInstance, Depends(get_dagster_instance)],
+    engine: DbEngine,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> HistoryOut:
     """The org's sync runs, newest first, and exported/failed per day (in the org's timezone)."""
-    entries = org_history(instance, org.org_id, limit)
+    entries = org_history(instance, org.org_id, limit, engine)
     runs = [
         HistoryRunOut(
             run_id=e.run_id,
@@ -144,6 +148,9 @@ def history(
             failed=e.failed,
             skipped_records=e.skipped_records,
             failed_records=e.failed_records,
+            total=e.total,
+            error=e.error,
+            outcome=e.outcome,
         )
         for e in entries
     ]

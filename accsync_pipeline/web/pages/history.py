@@ -34,7 +34,7 @@ def history_page(
     org = find_visible_org(engine, user, org_id)
     if org is None:
         return not_found(request, user, engine)
-    runs = org_history(instance, org.org_id, RUNS_SHOWN)
+    runs = org_history(instance, org.org_id, RUNS_SHOWN, engine)
     with engine.connect() as conn:
         names = {u.user_id: u.name for u in user_store.list_users(conn)}
     context = {
