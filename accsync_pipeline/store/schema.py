@@ -224,3 +224,26 @@ alert_state = sa.Table(
     sa.Index(None, "active", "rule"),
     sa.Index(None, "org_id", "active"),
 )
+
+# Each ledger reconciliation of an org: what accsync marked exported against what the ledger
+# holds of ours. The newest row per org is the status screen's line; findings are capped.
+ledger_reconciliations = sa.Table(
+    "ledger_reconciliations",
+    metadata,
+    sa.Column("reconciliation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("org_id", sa.String(40), nullable=False),
+    sa.Column("checked_at", UtcDateTime, nullable=False),
+    # sync | schedule | manual
+    sa.Column("trigger", sa.String(20), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=True),
+    sa.Column("expected", sa.Integer, nullable=False),
+    sa.Column("held", sa.Integer, nullable=False),
+    sa.Column("missing", sa.Integer, nullable=False),
+    sa.Column("duplicated", sa.Integer, nullable=False),
+    sa.Column("unknown", sa.Integer, nullable=False),
+    # Set when the ledger could not be read: then the counts say nothing.
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("findings", sa.JSON, nullable=False),
+    # Status screen and the resolved notice: an org's newest reconciliation.
+    sa.Index(None, "org_id", "checked_at"),
+)
