@@ -6,6 +6,14 @@ account with the volunteer as subledger. Each line is one mutation input, so a f
 mutation (500 inputs) carries 250 records. External id of a record = the smaller `dbId`
 of its pair, the same whether learnt from the mutation or from a lookup.
 
+Exactly once (DESIGN "What exactly once means here"): whether a mass mutation is atomic,
+and whether its errors name the bad inputs, is unverified. So after any answer that
+carries errors, and after any ambiguous failure ("Your query timed out.", a lost answer,
+5xx), the records of the request are looked up before anything is sent again; only those
+not found are sent again. Inputs named invalid become `Rejected` with Xledger's own text.
+When the errors name no input, the records not found are sent again in halves until each
+error belongs to a request of one record, within `MAX_MUTATIONS_PER_CHUNK` requests.
+
 Field names follow Xledger's public GraphQL documentation; the input object type name
 `AddGLImportItemsInput`, the filter field `extIdentifier_in`, and the `code` lookups on
 `account`, `currency`, `subledger`, `transactionSource` could not be verified against a
@@ -14,6 +22,7 @@ real tenant.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,32 +30,29 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from accsync_pipeline.connectors.base import ConnectionCheck, Outcome, Posted, Rejected
+from accsync_pipeline.connectors.base import ConnectionCheck, Outcome, Posted, Rejected, TransientFailure
 from accsync_pipeline.connectors.batching import Pacer, PartialFailure, RetryPolicy, chunked, run_bounded
-from accsync_pipeline.connectors.errors import AmbiguousError, ConnectorError, FatalError, RetriableError
+from accsync_pipeline.connectors.errors import AmbiguousError, ConnectorError, RetriableError
 from accsync_pipeline.connectors.http import build_client, send
 from accsync_pipeline.connectors.settings import XledgerSettings, resolve_secret
-from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer, validate_response
-from accsync_pipeline.domain.records import ExportableRecord
+from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer, InputProblem, validate_response
+from accsync_pipeline.connectors.xledger_lookup import LedgerLine, find_lines, is_balanced
+from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 MAX_INPUTS_PER_MUTATION = 500
 LINES_PER_RECORD = 2
 RECORDS_PER_MUTATION = MAX_INPUTS_PER_MUTATION // LINES_PER_RECORD
-LOOKUP_PAGE_SIZE = 500
+# Requests are billed: a chunk whose errors name no input gets this many mutations to find
+# its bad records by halving (one bad record among 250 needs about 17), then the records
+# still not posted are left for a later run as transient failures.
+MAX_MUTATIONS_PER_CHUNK = 32
+PARTIALLY_STORED = "PARTIALLY_STORED"
 # Posting dates are the approval's calendar day where the organizations keep their books.
 BOOKKEEPING_TIMEZONE = ZoneInfo("Europe/Oslo")
 
 ADD_GL_IMPORT_ITEMS = """
 mutation AddGLImportItems($inputs: [AddGLImportItemsInput!]!) {
   addGLImportItems(inputs: $inputs) { edges { clientId node { dbId extIdentifier } } }
-}
-"""
-GL_IMPORT_ITEMS = """
-query GLImportItems($first: Int!, $after: String, $keys: [String!]) {
-  glImportItems(first: $first, after: $after, filter: {extIdentifier_in: $keys}) {
-    edges { node { dbId extIdentifier } }
-    pageInfo { hasNextPage endCursor }
-  }
 }
 """
 CONNECTION_PROBE = "query Probe { glImportItems(first: 1) { edges { node { dbId } } } }"
@@ -71,6 +77,16 @@ def gl_lines(record: ExportableRecord, index: int, credit_account: str) -> list[
         "subledger": {"code": record.employee_number},
     }
     return [{"clientId": f"{index}D", "node": debit}, {"clientId": f"{index}C", "node": credit}]
+
+
+def external_id(lines: Iterable[LedgerLine]) -> str:
+    """A record's id in Xledger: the smaller dbId of its lines (mutation answer and lookup alike)."""
+    return str(min(line.db_id for line in lines))
+
+
+def _reason(problems: Sequence[InputProblem]) -> tuple[str, str | None]:
+    reason = "; ".join(dict.fromkeys(problem.message for problem in problems))
+    return reason, next((problem.code for problem in problems if problem.code), None)
 
 
 class XledgerConnector:
@@ -101,22 +117,19 @@ class XledgerConnector:
             self._export_chunk, chunked(records, RECORDS_PER_MUTATION), self._settings.max_concurrency
         )
 
-    def lookup(self, idempotency_keys: Sequence[str]) -> dict[str, str]:
-        found: dict[str, int] = {}
-        for keys in chunked(dict.fromkeys(idempotency_keys), RECORDS_PER_MUTATION):
-            after: str | None = None
-            while True:
-                data = self._graphql_with_retries(
-                    GL_IMPORT_ITEMS, {"first": LOOKUP_PAGE_SIZE, "after": after, "keys": keys}
-                )
-                page = data["glImportItems"]
-                for edge in page["edges"]:
-                    key, db_id = edge["node"]["extIdentifier"], int(edge["node"]["dbId"])
-                    found[key] = min(db_id, found.get(key, db_id))
-                if not page["pageInfo"]["hasNextPage"]:
-                    break
-                after = page["pageInfo"]["endCursor"]
-        return {key: str(db_id) for key, db_id in found.items()}
+    def lookup(self, records: Sequence[LedgerKeys]) -> dict[str, str]:
+        """See `Connector.lookup`: one request per 2,500 records unless the answer pages.
+
+        A record counts as in the ledger when any line carries its key, even an unbalanced
+        part of a pair: sending it again could only add a second posting.
+        """
+        lines = self._find_lines([record.idempotency_key for record in records])
+        found: dict[str, str] = {}
+        for record in records:
+            record_lines = lines.get(record.idempotency_key.upper())
+            if record_lines:
+                found[record.record_id] = external_id(record_lines)
+        return found
 
     def test_connection(self) -> ConnectionCheck:
         try:
@@ -139,19 +152,8 @@ class XledgerConnector:
         )
         return validate_response(response)
 
-    def _graphql_with_retries(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """For reads only: repeating a read is always safe, ambiguous or not."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                answer = self._graphql(query, variables)
-            except RetriableError as e:
-                self._retry.wait_or_raise(e, attempt)
-                continue
-            if answer.input_errors or answer.data is None:
-                raise FatalError("Xledger answered a lookup without data")
-            return answer.data
+    def _find_lines(self, keys: Sequence[str]) -> dict[str, list[LedgerLine]]:
+        return find_lines(self._graphql, self._retry, keys)
 
     def _export_chunk(self, chunk: list[ExportableRecord]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -162,74 +164,125 @@ class XledgerConnector:
         return outcomes
 
     def _post_until_settled(self, chunk: list[ExportableRecord], outcomes: list[Outcome]) -> None:
-        """Post `chunk`, appending one outcome per record.
-
-        Xledger stores all inputs of a mutation or none, so invalid inputs are set aside as
-        rejected and the rest re-sent. After an ambiguous failure the keys are looked up
-        first; only records not found are sent again.
-        """
-        pending = {record.idempotency_key: record for record in chunk}
-        failures = 0
-        unsure = False
-        while pending:
-            if unsure:
-                for key, external_id in self.lookup(list(pending)).items():
-                    record = pending.pop(key)
-                    outcomes.append(Posted(record.record_id, key, external_id, found_by_lookup=True))
-                unsure = False
-                if not pending:
-                    return
-            batch = list(pending.values())
+        """Post `chunk`, appending one outcome per record; no record is ever sent twice
+        unless a lookup showed that the ledger does not hold it."""
+        groups: deque[list[ExportableRecord]] = deque([chunk])
+        mutations = failures = 0
+        last_problems: list[InputProblem] = []
+        while groups:
+            group = groups.popleft()
+            if not group:
+                continue
+            if mutations >= MAX_MUTATIONS_PER_CHUNK:
+                why = _reason(last_problems)[0] or "no reason given"
+                outcomes.extend(
+                    TransientFailure(
+                        r.record_id,
+                        r.idempotency_key,
+                        f"Xledger kept refusing the request, not posted: {why}",
+                    )
+                    for r in group
+                )
+                continue
+            mutations += 1
             inputs = [
                 line
-                for i, record in enumerate(batch)
+                for i, record in enumerate(group)
                 for line in gl_lines(record, i, self._settings.credit_account)
             ]
             try:
                 answer = self._graphql(ADD_GL_IMPORT_ITEMS, {"inputs": inputs})
+            except AmbiguousError as e:
+                failures += 1
+                self._retry.wait_or_raise(e, failures)
+                groups.appendleft(self._settle_by_lookup(group, outcomes))
+                continue
             except RetriableError as e:
                 failures += 1
-                unsure = isinstance(e, AmbiguousError)
                 self._retry.wait_or_raise(e, failures)
+                groups.appendleft(group)
                 continue
-            if answer.input_errors:
-                self._set_aside_rejected(batch, answer, pending, outcomes)
-                continue
-            if answer.data is None:
-                raise FatalError("Xledger answered the mutation without data")
-            pair_ids: dict[str, int] = {}
-            for edge in answer.data["addGLImportItems"]["edges"]:
-                index, db_id = int(edge["clientId"][:-1]), int(edge["node"]["dbId"])
-                key = batch[index].idempotency_key
-                pair_ids[key] = min(db_id, pair_ids.get(key, db_id))
-            for record in batch:
-                key = record.idempotency_key
-                if key not in pair_ids:
-                    raise FatalError(f"Xledger stored the mutation but returned no id for key {key}")
-                outcomes.append(Posted(record.record_id, key, str(pair_ids[key])))
-            return
+            if answer.has_errors:
+                last_problems = [p for ps in answer.input_errors.values() for p in ps] + answer.unattributed
+                groups.extendleft(reversed(self._settle_errored(group, answer, outcomes)))
+            else:
+                groups.appendleft(self._settle_stored(group, answer, outcomes))
 
-    @staticmethod
-    def _set_aside_rejected(
-        batch: list[ExportableRecord],
-        answer: GraphQLAnswer,
-        pending: dict[str, ExportableRecord],
-        outcomes: list[Outcome],
-    ) -> None:
-        rejected: dict[int, list[str]] = {}
-        codes: dict[int, str | None] = {}
-        for client_id, problem in answer.input_errors.items():
+    def _settle_stored(
+        self, group: list[ExportableRecord], answer: GraphQLAnswer, outcomes: list[Outcome]
+    ) -> list[ExportableRecord]:
+        """An answer without errors: every record it gives ids for is posted; the rest are looked up."""
+        ids: dict[int, list[LedgerLine]] = {}
+        connection = (answer.data or {}).get("addGLImportItems")
+        edges = connection.get("edges") if isinstance(connection, dict) else None
+        for edge in edges if isinstance(edges, list) else []:
+            try:
+                index, db_id = int(str(edge["clientId"])[:-1]), int(edge["node"]["dbId"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if 0 <= index < len(group):
+                ids.setdefault(index, []).append(LedgerLine(db_id, None))
+        unsure = []
+        for index, record in enumerate(group):
+            if index in ids:
+                outcomes.append(Posted(record.record_id, record.idempotency_key, external_id(ids[index])))
+            else:
+                unsure.append(record)
+        return self._settle_by_lookup(unsure, outcomes) if unsure else []
+
+    def _settle_errored(
+        self, group: list[ExportableRecord], answer: GraphQLAnswer, outcomes: list[Outcome]
+    ) -> list[list[ExportableRecord]]:
+        """An answer with errors, which may have stored some inputs: look up, then decide.
+
+        Returns the groups to send next. Records found are posted; records named invalid are
+        rejected; the others were refused only because of their neighbours when every error
+        names its input, else it is unknown which of them caused the errors.
+        """
+        named: dict[int, list[InputProblem]] = {}
+        unattributed = list(answer.unattributed)
+        for client_id, problems in answer.input_errors.items():
             index = int(client_id[:-1]) if client_id[:-1].isdigit() else -1
-            if 0 <= index < len(batch):
-                rejected.setdefault(index, []).append(problem.message)
-                codes.setdefault(index, problem.code)
-        if not rejected:
-            # Nothing we can attribute: re-sending would fail the same way forever.
-            raise FatalError(
-                f"Xledger refused the mutation naming unknown inputs: {sorted(answer.input_errors)}"
-            )
-        for index, messages in sorted(rejected.items()):
-            record = batch[index]
-            pending.pop(record.idempotency_key, None)
-            reason = "; ".join(dict.fromkeys(messages))
-            outcomes.append(Rejected(record.record_id, record.idempotency_key, reason, codes[index]))
+            if 0 <= index < len(group):
+                named.setdefault(index, []).extend(problems)
+            else:
+                unattributed.extend(problems)
+        positions = {id(record): index for index, record in enumerate(group)}
+        remaining: list[ExportableRecord] = []
+        for record in self._settle_by_lookup(group, outcomes):
+            problems = named.get(positions[id(record)], [])
+            if problems:
+                outcomes.append(Rejected(record.record_id, record.idempotency_key, *_reason(problems)))
+            else:
+                remaining.append(record)
+        if not remaining or not unattributed:
+            return [remaining]
+        if len(group) == 1:
+            outcomes.append(Rejected(group[0].record_id, group[0].idempotency_key, *_reason(unattributed)))
+            return []
+        half = (len(remaining) + 1) // 2
+        return [remaining[:half], remaining[half:]]
+
+    def _settle_by_lookup(
+        self, group: list[ExportableRecord], outcomes: list[Outcome]
+    ) -> list[ExportableRecord]:
+        """Records of `group` the ledger holds become outcomes; the ones it does not are returned."""
+        lines = self._find_lines([record.idempotency_key for record in group])
+        absent = []
+        for record in group:
+            found = lines.get(record.idempotency_key.upper())
+            if not found:
+                absent.append(record)
+            elif is_balanced(found):
+                outcomes.append(
+                    Posted(record.record_id, record.idempotency_key, external_id(found), found_by_lookup=True)
+                )
+            else:
+                # Part of the pair is in Xledger: sending the pair again would post it twice,
+                # leaving it as it is leaves the books unbalanced. A person must correct it.
+                reason = (
+                    f"Xledger stored {len(found)} of this record's {LINES_PER_RECORD} lines "
+                    f"(dbId {external_id(found)}); correct or delete it in Xledger"
+                )
+                outcomes.append(Rejected(record.record_id, record.idempotency_key, reason, PARTIALLY_STORED))
+        return absent

@@ -41,6 +41,30 @@ def xledger_answer(errors: list[dict[str, Any]], status: int = 200) -> httpx.Res
         (xledger_answer([{"message": "x", "code": "BAD_REQUEST.INSUFFICIENT_CREDITS"}]), RetriableError),
         (xledger_answer([{"message": "x", "code": "INTERNAL_SERVER_ERROR"}]), AmbiguousError),
         (xledger_answer([{"message": "x", "code": "GRAPHQL_VALIDATION_FAILED"}]), FatalError),
+        # DESIGN: a bad token's message contains `Bad format for API Token`, with or without a code.
+        (xledger_answer([{"message": "Bad format for API Token"}]), AuthenticationError),
+        # DESIGN: "Your query timed out." has no code and may have been applied: ambiguous, never fatal.
+        (xledger_answer([{"message": "Your query timed out."}]), AmbiguousError),
+        (
+            xledger_answer(
+                [
+                    {"message": "Invalid value for field account", "extensions": {"code": "INVALID_VALUE"}},
+                    {"message": "Your query timed out."},
+                ]
+            ),
+            AmbiguousError,
+        ),
+        (
+            xledger_answer(
+                [
+                    {"message": "x", "extensions": {"clientId": "0D", "code": "INVALID_VALUE"}},
+                    {"message": "x", "code": "BAD_REQUEST.BURST_RATE_LIMIT_REACHED"},
+                ]
+            ),
+            RetriableError,
+        ),
+        (xledger_answer([{"message": "x", "code": "BAD_REQUEST.TOO_MANY_INPUTS"}]), FatalError),
+        (httpx.Response(200, json={"data": None, "errors": "boom"}), AmbiguousError),
         (xledger_answer([], status=401), AuthenticationError),
         (xledger_answer([], status=403), AuthenticationError),
         (xledger_answer([], status=404), ConfigurationError),
@@ -69,7 +93,26 @@ def test_xledger_input_errors_are_returned_by_client_id() -> None:
             ]
         )
     )
-    assert answer.input_errors["3D"].code == "INVALID_VALUE"
+    assert answer.input_errors["3D"][0].code == "INVALID_VALUE"
+
+
+@pytest.mark.parametrize(
+    ("error", "named"),
+    [
+        ({"message": "Invalid value for field account", "extensions": {"code": "INVALID_VALUE"}}, False),
+        ({"message": "Invalid value for field account", "code": "INVALID_VALUE"}, False),
+        ({"message": "Something else went wrong"}, False),
+        ({"message": "Invalid", "extensions": {"code": "INVALID_VALUE", "clientId": "1C"}}, True),
+        ("not an object", False),
+    ],
+)
+def test_xledger_execution_errors_are_returned_for_a_lookup(error: Any, named: bool) -> None:
+    """DESIGN: any mutation answer with errors is followed by a lookup: execution errors are returned."""
+    answer = xledger_errors.validate_response(
+        httpx.Response(200, json={"data": {"addGLImportItems": None}, "errors": [error]})
+    )
+    assert answer.has_errors
+    assert bool(answer.input_errors) is named and bool(answer.unattributed) is not named
 
 
 def test_xledger_throttle_waits_are_bounded() -> None:
