@@ -43,10 +43,15 @@ Outcome = Posted | Rejected | TransientFailure
 
 @dataclass(frozen=True)
 class ConnectionCheck:
-    """Answer of `test_connection`: ok, and one line a person can act on."""
+    """Answer of `test_connection`: ok, and one line a person can act on.
+
+    `warning` is set when the connection works but something may still go wrong (it is
+    also part of `message`, for screens that show only that).
+    """
 
     ok: bool
     message: str
+    warning: str | None = None
 
 
 class Connector(Protocol):

@@ -3,15 +3,17 @@
 One record = one journal line: the expense G/L account debited, balanced by the
 volunteer's Employee account, with the idempotency key as `externalDocumentNumber`.
 Batches go without `Isolation: snapshot`, so each line succeeds or fails on its own.
+Amounts go as exact JSON numbers, the documented form (`dynamics_json`).
 
-Field names follow Microsoft's API v2.0 reference; sending decimals as strings under
-`IEEE754Compatible=true` inside a JSON `$batch`, and the error code for an unknown
-company or journal, could not be verified against a real tenant. Lookups read
-`journalLines`, which only holds lines until the journal is posted in BC.
+Lookups search journal lines and posted general ledger entries, packed as GETs into
+`$batch` requests (`dynamics_lookup`): about 70 GETs, one `$batch`, for 1,000 records.
+Keys are compared upper-cased, as BC stores Code fields. The error code for an unknown
+company or journal could not be verified against a real tenant.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,20 +25,27 @@ from accsync_pipeline.connectors.base import ConnectionCheck, Outcome, Posted, R
 from accsync_pipeline.connectors.batching import PartialFailure, RetryPolicy, chunked, run_bounded
 from accsync_pipeline.connectors.dynamics_auth import TokenCache
 from accsync_pipeline.connectors.dynamics_errors import error_body, error_for, validate_response
+from accsync_pipeline.connectors.dynamics_json import dumps_exact
+from accsync_pipeline.connectors.dynamics_lookup import ENTRIES, LINES, LookupAnswer, LookupGet, filter_gets
 from accsync_pipeline.connectors.errors import (
     AmbiguousError,
     ConnectorError,
+    FatalError,
     RecordRejected,
     RetriableError,
 )
 from accsync_pipeline.connectors.http import build_client, parse_retry_after, send
 from accsync_pipeline.connectors.settings import DynamicsSettings, resolve_secret
-from accsync_pipeline.domain.records import ExportableRecord
+from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 MAX_REQUESTS_PER_BATCH = 100
-LOOKUP_KEYS_PER_REQUEST = 50
 BOOKKEEPING_TIMEZONE = ZoneInfo("Europe/Oslo")
-DECIMAL_AS_STRING = "application/json; IEEE754Compatible=true"
+JSON = "application/json"
+NO_SERIES_WARNING = (
+    "Business Central's API does not show the journal batch's No. Series: check in Business "
+    "Central that batch {code} has no No. Series and no Posting No. Series, or posted records "
+    "get other document numbers and a re-export cannot recognise them"
+)
 
 
 def journal_line(record: ExportableRecord) -> dict[str, Any]:
@@ -47,7 +56,7 @@ def journal_line(record: ExportableRecord) -> dict[str, Any]:
         "postingDate": record.approved_at.astimezone(BOOKKEEPING_TIMEZONE).date().isoformat(),
         "documentNumber": record.document_number,
         "externalDocumentNumber": record.idempotency_key,
-        "amount": str(record.amount.quantize(Decimal("0.01"))),
+        "amount": record.amount.quantize(Decimal("0.01")),
         "description": record.description[:100],
         "balanceAccountType": "Employee",
         "balancingAccountNumber": record.employee_number,
@@ -83,6 +92,7 @@ class DynamicsConnector:
         self._root = f"{settings.base_url}/v2.0/{settings.tenant}/{settings.environment}/api/v2.0"
         self._company = f"companies({settings.company_id})"
         self._lines = f"{self._company}/journals({settings.journal_id})/journalLines"
+        self._entries = f"{self._company}/generalLedgerEntries"
         self._retry = retry or RetryPolicy()
 
     def export(self, records: Iterable[ExportableRecord]) -> Iterator[Outcome]:
@@ -90,40 +100,48 @@ class DynamicsConnector:
             self._export_chunk, chunked(records, MAX_REQUESTS_PER_BATCH), self._settings.max_concurrency
         )
 
-    def lookup(self, idempotency_keys: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for keys in chunked(dict.fromkeys(idempotency_keys), LOOKUP_KEYS_PER_REQUEST):
-            quoted = ",".join("'" + key.replace("'", "''") + "'" for key in keys)
-            params: dict[str, str] | None = {
-                "$filter": f"externalDocumentNumber in ({quoted})",
-                "$select": "id,externalDocumentNumber",
-            }
-            url = f"{self._root}/{self._lines}"
-            while url:
-                page = self._read(url, params)
-                for line in page.get("value", []):
-                    found.setdefault(line["externalDocumentNumber"], line["id"])
-                url, params = page.get("@odata.nextLink", ""), None
-        return found
+    def lookup(self, records: Sequence[LedgerKeys]) -> dict[str, str]:
+        """record_id -> id of each record in the journal or posted from it; see `dynamics_lookup`."""
+        answer = LookupAnswer(records)
+        gets = [
+            *filter_gets(
+                LINES, self._lines, "externalDocumentNumber", answer.keys, "id,externalDocumentNumber"
+            ),
+            *filter_gets(
+                ENTRIES, self._entries, "documentNumber", answer.documents, "id,entryNumber,documentNumber"
+            ),
+        ]
+        for collection, row in self._batched_gets(gets):
+            answer.add(collection, row)
+        return answer.found()
 
     def test_connection(self) -> ConnectionCheck:
+        """Reads the company and the journal; always warns about the No. Series it cannot see.
+
+        The API v2.0 `journal` entity (APIV2 "Journals" page in microsoft/BCApps) has id,
+        code, displayName, templateDisplayName, balancingAccountId/Number and no No. Series;
+        posted entries carry no externalDocumentNumber to compare with. So renumbering is
+        invisible until a re-export misses posted records: the check says what to verify.
+        """
         try:
             self._read(f"{self._root}/{self._company}")
-            self._read(f"{self._root}/{self._company}/journals({self._settings.journal_id})")
+            journal = self._read(f"{self._root}/{self._company}/journals({self._settings.journal_id})")
         except ConnectorError as e:
             return ConnectionCheck(ok=False, message=str(e))
-        return ConnectionCheck(
-            ok=True, message=f"connected to Business Central company {self._settings.company_id}"
-        )
+        warning = NO_SERIES_WARNING.format(code=str(journal.get("code") or self._settings.journal_id))
+        message = f"connected to Business Central company {self._settings.company_id}; warning: {warning}"
+        return ConnectionCheck(ok=True, message=message, warning=warning)
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One authorised request; a refused token is replaced once, as it may have been revoked early."""
         for attempt in (1, 2):
             token = self._tokens.token()
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            headers = (headers or {}) | {"Authorization": f"Bearer {token}", "Accept": JSON}
             response = send(self._client, method, url, headers=headers, **kwargs)
             if response.status_code != 401 or attempt == 2:
                 return response
@@ -147,13 +165,75 @@ class DynamicsConnector:
                 "id": str(i),
                 "method": "POST",
                 "url": self._lines,
-                "headers": {"Content-Type": DECIMAL_AS_STRING},
+                "headers": {"Content-Type": JSON},
                 "body": journal_line(record),
             }
             for i, record in enumerate(batch)
         ]
-        body = validate_response(self._request("POST", f"{self._root}/$batch", json={"requests": requests}))
-        return {str(item.get("id")): item for item in body.get("responses", []) if isinstance(item, dict)}
+        return self._send_batch(requests)
+
+    def _send_batch(self, requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        content = dumps_exact({"requests": requests})
+        response = self._request(
+            "POST", f"{self._root}/$batch", content=content, headers={"Content-Type": JSON}
+        )
+        body = validate_response(response)
+        responses = body.get("responses", []) if isinstance(body, dict) else []
+        return {str(item.get("id")): item for item in responses if isinstance(item, dict)}
+
+    def _batched_gets(self, gets: list[LookupGet]) -> Iterator[tuple[str, Any]]:
+        """(collection, row) of every GET and its further pages, 100 GETs per `$batch`.
+
+        Reads are safe to repeat: a whole batch or one GET in it that fails transiently is
+        sent again, after the longest Retry-After any of them asked for.
+        """
+        queue: deque[tuple[LookupGet, int]] = deque((get, 0) for get in gets)
+        whole_failures = 0
+        while queue:
+            round_ = [queue.popleft() for _ in range(min(MAX_REQUESTS_PER_BATCH, len(queue)))]
+            requests = [
+                {"id": str(i), "method": "GET", "url": get.url, "headers": {"Accept": JSON}}
+                for i, (get, _) in enumerate(round_)
+            ]
+            try:
+                answers = self._send_batch(requests)
+            except RetriableError as e:
+                whole_failures += 1
+                self._retry.wait_or_raise(e, whole_failures)
+                queue.extendleft(reversed(round_))
+                continue
+            again: list[tuple[LookupGet, int]] = []
+            worst: tuple[int, RetriableError] | None = None
+            for i, (get, failures) in enumerate(round_):
+                item = answers.get(str(i))
+                body = item.get("body") if item is not None else None
+                error = self._lookup_error(item, body)
+                if error is None and isinstance(body, dict):
+                    yield from ((get.collection, row) for row in body.get("value") or [])
+                    if next_link := body.get("@odata.nextLink"):
+                        queue.append((LookupGet(get.collection, str(next_link)), 0))
+                    continue
+                if not isinstance(error, RetriableError):
+                    raise error or AmbiguousError("Business Central answered a lookup with no rows")
+                again.append((get, failures + 1))
+                if worst is None or (error.retry_after or 0) >= (worst[1].retry_after or 0):
+                    worst = (max(failures + 1, worst[0] if worst else 0), error)
+            if worst is not None:
+                self._retry.wait_or_raise(worst[1], worst[0])
+                queue.extendleft(reversed(again))
+
+    @staticmethod
+    def _lookup_error(item: dict[str, Any] | None, body: Any) -> ConnectorError | None:
+        if item is None:
+            return AmbiguousError("Business Central's batch answer left a lookup out")
+        code, _ = error_body(body)
+        retry_after = parse_retry_after((item.get("headers") or {}).get("Retry-After"))
+        error = error_for(int(item.get("status", 0)), code, retry_after)
+        if isinstance(error, RecordRejected):  # a refused lookup is our request's fault
+            return FatalError(f"Business Central refused a lookup (HTTP {item.get('status')} {code})")
+        if error is None and not isinstance(body, dict):
+            return AmbiguousError("Business Central answered a lookup with no rows")
+        return error
 
     def _export_chunk(self, chunk: list[ExportableRecord]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -241,7 +321,13 @@ class DynamicsConnector:
     def _resolve_by_lookup(
         self, pending: dict[str, ExportableRecord], unsure: set[str], outcomes: list[Outcome]
     ) -> None:
-        for key, external_id in self.lookup(sorted(unsure & pending.keys())).items():
-            record = pending.pop(key)
-            outcomes.append(Posted(record.record_id, key, external_id, found_by_lookup=True))
+        asked = [pending[key] for key in sorted(unsure & pending.keys())]
+        found = self.lookup([record.ledger_keys for record in asked])
+        for record in asked:
+            external_id = found.get(record.record_id)
+            if external_id is not None:
+                del pending[record.idempotency_key]
+                outcomes.append(
+                    Posted(record.record_id, record.idempotency_key, external_id, found_by_lookup=True)
+                )
         unsure.clear()

@@ -27,6 +27,7 @@ def connector(sandbox: RunningSandbox, **overrides: Any) -> DynamicsConnector:
 
 
 def lines_per_key(sandbox: RunningSandbox) -> Counter[str]:
+    """How often each key stands in the ledger: journal lines plus lines posted into G/L entries."""
     return Counter(line["externalDocumentNumber"] for line in sandbox.postings())
 
 
@@ -46,11 +47,18 @@ def test_posts_one_journal_line_per_record_in_full_batches(dynamics_sandbox: Run
     stats = dynamics_sandbox.stats()
     assert stats["postings_requests"] == 3 and stats["peak_concurrency"] <= 5
     assert len(dynamics_sandbox.sandbox.tokens) == 1, "one token, cached across batches"
-    line = next(p for p in dynamics_sandbox.postings() if p["externalDocumentNumber"] == "accsync-hlf-r1")
+    record = next(r for r in make_records(2) if r.record_id == "r1")
+    line = next(
+        p
+        for p in dynamics_sandbox.postings()
+        if p["externalDocumentNumber"] == record.idempotency_key.upper()
+    )
     assert line["amount"] == "126.50" and line["balancingAccountNumber"] == "10001"
-    assert line["documentNumber"] == "AS-r1" and line["postingDate"] == "2025-03-03"
-    by_key = {o.idempotency_key: o.external_id for o in outcomes if isinstance(o, Posted)}
-    assert bc.lookup(list(by_key)) == by_key, "lookup pages through 60-line pages"
+    assert line["documentNumber"] == record.document_number.upper() and line["postingDate"] == "2025-03-03"
+    by_record = {o.record_id: o.external_id for o in outcomes if isinstance(o, Posted)}
+    assert bc.lookup([r.ledger_keys for r in make_records(250)]) == by_record, (
+        "lookup pages through 60-line pages"
+    )
     bc.close()
 
 
@@ -90,13 +98,11 @@ def test_faults_leave_every_record_posted_exactly_once(
 
 
 def test_refused_lines_fail_alone(dynamics_sandbox: RunningSandbox) -> None:
-    bad = {"accsync-hlf-r5": "Application_FieldValidationException"}
-    dynamics_sandbox.set_faults(reject_keys=bad)
+    key = next(r for r in make_records(20) if r.record_id == "r5").idempotency_key
+    dynamics_sandbox.set_faults(reject_keys={key: "Application_FieldValidationException"})
     outcomes = list(connector(dynamics_sandbox).export(make_records(20)))
     rejected = [o for o in outcomes if isinstance(o, Rejected)]
-    assert [(o.idempotency_key, o.code) for o in rejected] == [
-        ("accsync-hlf-r5", "Application_FieldValidationException")
-    ]
+    assert [(o.idempotency_key, o.code) for o in rejected] == [(key, "Application_FieldValidationException")]
     assert len(lines_per_key(dynamics_sandbox)) == 19
 
 

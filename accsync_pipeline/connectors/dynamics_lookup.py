@@ -1,0 +1,101 @@
+"""What a Business Central lookup asks for, and how its answers are read.
+
+A record may sit in two places: as a journal line (`journalLines`, by
+`externalDocumentNumber` = idempotency key) until someone posts the journal, then as general
+ledger entries (`generalLedgerEntries`, by `documentNumber`; they carry no
+externalDocumentNumber). Both are searched with `eq` terms joined by `or`: on API v2.0 an
+`in` filter is ignored and returns the whole table (microsoft/ALAppExtensions#25734). Terms
+are packed into URLs no longer than URL_BUDGET, far below the 2,048 characters a proxy or
+IIS may allow. Answers are matched upper-cased (Code fields are stored upper-case), and
+any row that was not asked for is ignored.
+
+A posted record's external id is the `id` of its general ledger entry with the smallest
+`entryNumber`: the first entry its posting made, stable however the entries are paged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from accsync_pipeline.domain.records import LedgerKeys
+
+# Characters of one relative URL inside `$batch`; leaves room for the API root that BC
+# puts in front, and for proxies with 2,048-character limits.
+URL_BUDGET = 1500
+LINES, ENTRIES = "journalLines", "generalLedgerEntries"
+
+
+@dataclass(frozen=True)
+class LookupGet:
+    """One GET of a lookup: which collection it reads (pages inherit it) and its URL."""
+
+    collection: str
+    url: str
+
+
+def filter_gets(
+    collection: str, path: str, field: str, values: Iterable[str], select: str
+) -> Iterator[LookupGet]:
+    """GETs of `path` whose `$filter` together ask for every value, each URL within URL_BUDGET."""
+    terms: list[str] = []
+
+    def url(with_terms: list[str]) -> str:
+        expression = quote(" or ".join(with_terms), safe="'()")
+        return f"{path}?$filter={expression}&$select={select}"
+
+    for value in values:
+        term = f"{field} eq '" + value.replace("'", "''") + "'"
+        if terms and len(url([*terms, term])) > URL_BUDGET:
+            yield LookupGet(collection, url(terms))
+            terms = []
+        terms.append(term)
+    if terms:
+        yield LookupGet(collection, url(terms))
+
+
+@dataclass
+class LookupAnswer:
+    """Found records by record id, built from rows of both collections in any order."""
+
+    records: Sequence[LedgerKeys]
+    _by_key: dict[str, str] = field(init=False)
+    _by_document: dict[str, str] = field(init=False)
+    _lines: dict[str, str] = field(init=False, default_factory=dict)
+    _entries: dict[str, tuple[int, str]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_key = {r.idempotency_key.upper(): r.record_id for r in self.records}
+        self._by_document = {r.document_number.upper(): r.record_id for r in self.records}
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self._by_key)
+
+    @property
+    def documents(self) -> list[str]:
+        return list(self._by_document)
+
+    def add(self, collection: str, row: Any) -> None:
+        """Take one row of an answer; a row not asked for, or malformed, is ignored."""
+        if not isinstance(row, dict) or not row.get("id"):
+            return
+        if collection == LINES:
+            record_id = self._by_key.get(str(row.get("externalDocumentNumber", "")).upper())
+            if record_id is not None:
+                self._lines.setdefault(record_id, str(row["id"]))
+            return
+        record_id = self._by_document.get(str(row.get("documentNumber", "")).upper())
+        try:
+            entry = (int(row.get("entryNumber", 0)), str(row["id"]))
+        except (TypeError, ValueError):
+            return
+        if record_id is not None and (record_id not in self._entries or entry < self._entries[record_id]):
+            self._entries[record_id] = entry
+
+    def found(self) -> dict[str, str]:
+        """record_id -> external id; a journal line wins over posted entries (its key is the stronger)."""
+        posted = {record_id: entry_id for record_id, (_, entry_id) in self._entries.items()}
+        return posted | self._lines
