@@ -126,6 +126,9 @@ def assess_health(facts: HealthFacts) -> Health:
     """The org's health level and why, from the facts at `facts.now`."""
     red = _red_reason(facts)
     if red is not None:
+        last = facts.last_sync
+        if last is not None and not last.succeeded and last.error:
+            red += f" The last sync failed: {last.error.rstrip('.')}."
         return Health(HealthLevel.RED, red)
     amber = _amber_reason(facts)
     if amber is not None:

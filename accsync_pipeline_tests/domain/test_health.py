@@ -232,6 +232,18 @@ OK_RECENT = LastSync(NOW - timedelta(hours=1), True, 0)
             "3 records are pending",
         ),
         (
+            "red names the cause of the failed last sync",
+            {
+                "last_success_at": DAY_AGO,
+                "pending": 3,
+                "last_sync": LastSync(
+                    NOW - timedelta(minutes=5), False, 0, "environment variable X is not set"
+                ),
+            },
+            "red",
+            "The last sync failed: environment variable X is not set.",
+        ),
+        (
             "red wins over unresolved failures",
             {"last_success_at": DAY_AGO, "pending": 3, "unresolved_failed": 2},
             "red",
