@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 import sqlalchemy.exc
 
-from accsync_pipeline.store.engine import database_url, redact_url
+from accsync_pipeline.store.engine import DatabaseUnavailable, database_url, first_line, redact_url
 
 
 class UserError(click.ClickException):
@@ -24,8 +24,14 @@ def run_cli(group: click.Group) -> NoReturn:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except sqlalchemy.exc.OperationalError as e:
-        detail = str(e.orig).strip().splitlines()[0] if e.orig else "unknown error"
+    except DatabaseUnavailable as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except sqlalchemy.exc.DBAPIError as e:
+        # OperationalError (unreachable, locked, no such table), DatabaseError (not a database file), ...
+        detail = first_line(e)
+        if "no such table" in detail or "does not exist" in detail:
+            detail += " (run `accsync db upgrade`)"
         click.echo(
             f"error: cannot use the accsync database at {redact_url(database_url())}: {detail}", err=True
         )

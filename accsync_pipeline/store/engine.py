@@ -28,6 +28,44 @@ def redact_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The accsync database is missing, unreadable or not migrated; the message says which, in one line."""
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _watch_sqlite_file(engine: Engine, path: str) -> None:
+    """Never serve a deleted or replaced SQLite file from a pooled connection.
+
+    A connection keeps the file it opened even after the file is deleted: writes then "succeed"
+    into a file nobody will read again. Each checkout compares the file on disk with the one the
+    connection opened; a replaced file gets a fresh connection, a missing one an error (a new
+    connection would silently create an empty database).
+    """
+
+    def remember(_dbapi_connection: Any, record: Any) -> None:
+        record.info["accsync_file"] = _file_identity(path)
+
+    def check(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        current = _file_identity(path)
+        if current is None:
+            raise DatabaseUnavailable(
+                f"the accsync database file {path} is missing: "
+                "restore it, or run `accsync db upgrade` to create an empty one"
+            )
+        if record.info.get("accsync_file") != current:
+            raise sa.exc.DisconnectionError("the accsync database file was replaced")
+
+    sa.event.listen(engine, "connect", remember)
+    sa.event.listen(engine, "checkout", check)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Several processes write (Dagster runs, sensors, the admin service): WAL lets readers
     # proceed during a write, and the busy timeout makes writers queue instead of failing.
@@ -40,14 +78,63 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str | None = None) -> Engine:
     """An engine for the accsync database; creates the SQLite file's folder when needed."""
-    parsed = make_url(url or database_url())
+    try:
+        parsed = make_url(url or database_url())
+    except sa.exc.ArgumentError:
+        raise DatabaseUnavailable(
+            "ACCSYNC_DATABASE_URL is not a database URL (e.g. postgresql://user@host/db or sqlite:///path)"
+        ) from None
     if parsed.drivername == "postgresql":
         # Dagster's PostgreSQL storage uses psycopg2; one driver for both keeps one dependency.
         parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = parsed.database if parsed.database and parsed.database != ":memory:" else None
+        if path:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise DatabaseUnavailable(
+                    f"cannot create the folder of the accsync database {path}: {e.strerror or e}; "
+                    "set ACCSYNC_DATABASE_URL to a writable place"
+                ) from None
         engine = sa.create_engine(parsed, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if path:
+            _watch_sqlite_file(engine, path)
         return engine
     return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def schema_problem(conn: sa.Connection) -> str | None:
+    """Why this database is not an accsync database at the current migration, or None when it is."""
+    from accsync_pipeline.store.migrate import head_revision
+
+    try:
+        revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.DBAPIError:
+        conn.rollback()
+        return "has no accsync tables: run `accsync db upgrade`"
+    head = head_revision()
+    if revision != head:
+        return f"is at migration {revision or 'none'}, not {head}: run `accsync db upgrade`"
+    return None
+
+
+def check_database(engine: Engine) -> None:
+    """DatabaseUnavailable, in one line, unless the database can be read and is migrated."""
+    where = redact_url(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            problem = schema_problem(conn)
+    except DatabaseUnavailable:
+        raise
+    except sa.exc.DBAPIError as e:
+        raise DatabaseUnavailable(f"cannot read the accsync database at {where}: {first_line(e)}") from None
+    if problem:
+        raise DatabaseUnavailable(f"the accsync database at {where} {problem}")
+
+
+def first_line(error: sa.exc.DBAPIError) -> str:
+    """The driver's own message, first line only (never the SQL or its parameters)."""
+    text = str(error.orig).strip() if error.orig is not None else ""
+    return text.splitlines()[0] if text else type(error).__name__

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from accsync_pipeline import __version__
+from accsync_pipeline.store.engine import DatabaseUnavailable, first_line
 from accsync_pipeline.web import api_docs, security
 from accsync_pipeline.web.api import router as api_router
 from accsync_pipeline.web.pages import router as pages_router
@@ -25,4 +28,17 @@ def create_app() -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", static_files(), name="static")
     api_docs.install(app)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(sa.exc.DBAPIError, _database_unavailable)
     return app
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A database the service cannot read answers 503 in one line: never a 500, never a green status."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        detail = f"the accsync database cannot be read: {first_line(exc)}"
+        if "no such table" in detail or "does not exist" in detail:
+            detail += " (run `accsync db upgrade`)"
+    else:
+        detail = str(exc)
+    return JSONResponse({"detail": detail}, status_code=503)
