@@ -10,6 +10,7 @@ from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.defs.schedules import build_org_schedules
 from accsync_pipeline.defs.sensors.alerts import alert_rules_sensor
 from accsync_pipeline.defs.sensors.approvals import approval_sensor
+from accsync_pipeline.defs.sensors.liveness import run_liveness_sensor
 from accsync_pipeline.defs.sensors.partitions import organization_partitions_sensor
 from accsync_pipeline.defs.sensors.retries import auto_retry_sensor
 from accsync_pipeline.defs.sensors.run_outcome import sync_run_failure_sensor
@@ -27,6 +28,7 @@ def build_definitions() -> dg.Definitions:
             auto_retry_sensor,
             alert_rules_sensor,
             sync_run_failure_sensor,
+            run_liveness_sensor,
         ],
         resources={"accsync_db": AccsyncDatabase(), "connectors": ConnectorFactory()},
     )

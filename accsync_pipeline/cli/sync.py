@@ -17,6 +17,8 @@ from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
 from accsync_pipeline.service.run_summary import run_summary
+from accsync_pipeline.service.sync_claim import launch_exclusive
+from accsync_pipeline.service.sync_now import GraphQLLauncher
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.engine import create_engine
 
@@ -124,9 +126,11 @@ class _nothing:
 
 
 def _launch_remote(url: str, request: SyncRequest, wait: bool) -> bool:
+    launcher = GraphQLLauncher(url)
     dagster = DagsterGraphQL(url)
+    engine = create_engine()
     try:
-        run_id = dagster.launch_sync(request)
+        run_id = launch_exclusive(engine, launcher, request)
         click.echo(f"launched run {run_id} for {request.org_id}")
         if not wait:
             return True
@@ -137,5 +141,7 @@ def _launch_remote(url: str, request: SyncRequest, wait: bool) -> bool:
                 status = dagster.run_status(run_id)
     finally:
         dagster.close()
+        launcher.close()
+        engine.dispose()
     _print_summary(run_id, status == "SUCCESS")
     return status == "SUCCESS"

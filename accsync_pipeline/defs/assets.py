@@ -16,12 +16,13 @@ import dagster as dg
 from accsync_pipeline.connectors.errors import ConnectorError, RetriableError
 from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
+from accsync_pipeline.defs.run_admission import admit_run
 from accsync_pipeline.domain.alert_model import CONNECTOR_LABELS
 from accsync_pipeline.domain.failures import exception_in_words, run_failure_description
 from accsync_pipeline.domain.org import OrgConfig
-from accsync_pipeline.domain.records import RecordType, Trigger
-from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG, USER_TAG
+from accsync_pipeline.domain.records import RecordType
 from accsync_pipeline.service.export import ExportSummary, RunContext, export_org, utc_now
+from accsync_pipeline.service.heartbeat import Heartbeat, this_worker
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import runs as run_store
 
@@ -58,16 +59,6 @@ def _metadata(summary: ExportSummary, seconds: float) -> dict[str, dg.MetadataVa
     }
 
 
-def _ensure_sync_tags(context: dg.AssetExecutionContext, org_id: str) -> tuple[str, str | None]:
-    """A run launched from the Dagster UI has only the partition tag; give it the sync log's tags."""
-    tags = context.run.tags
-    if ORG_TAG not in tags or TRIGGER_TAG not in tags:
-        added = {ORG_TAG: org_id, TRIGGER_TAG: tags.get(TRIGGER_TAG, Trigger.MANUAL.value)}
-        context.instance.add_run_tags(context.run.run_id, added)
-        return added[TRIGGER_TAG], tags.get(USER_TAG)
-    return tags[TRIGGER_TAG], tags.get(USER_TAG)
-
-
 @dg.multi_asset(
     name="export_approved_records",
     specs=[
@@ -89,12 +80,14 @@ def export_approved_records(
     connectors: ConnectorFactory,
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Export the organization's pending approved records through its connector."""
-    org_id = context.partition_key
     engine = accsync_db.engine
-    trigger, user_id = _ensure_sync_tags(context, org_id)
+    # Refuses (before anything is written) a run with no partition, an unknown org or contradicting tags.
+    admitted = admit_run(context, engine)
+    org_id, trigger, user_id = admitted.org_id, admitted.trigger, admitted.user_id
     with engine.begin() as conn:
         org = org_store.get_org(conn, org_id)
-        run_store.start_run(conn, context.run.run_id, org_id, trigger, user_id, utc_now())
+        run_store.start_run(conn, context.run.run_id, org_id, trigger, user_id, utc_now(), this_worker())
+    Heartbeat.keep(engine, context.run.run_id)  # the liveness sensor ends the run if this process dies
     # Types the org's sync excludes are still read, so that their records are skipped with
     # that reason (visible in the sync log) instead of waiting in the queue unexplained.
     wanted = [RECORD_TYPE_OF[k].value for k in context.selected_asset_keys]

@@ -8,13 +8,7 @@ import httpx
 
 from accsync_pipeline.defs.jobs import SYNC_JOB_NAME
 from accsync_pipeline.defs.partitions import organization_partitions
-from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
-from accsync_pipeline.service.launch import (
-    ACTIVE_STATUSES,
-    DagsterUnavailable,
-    SyncAlreadyRunning,
-    SyncRequest,
-)
+from accsync_pipeline.service.launch import ACTIVE_RUN_TAGS, ACTIVE_STATUSES, DagsterUnavailable, SyncRequest
 
 LOCATION = "accsync_pipeline"
 REPOSITORY = "__repository__"
@@ -78,7 +72,7 @@ class DagsterGraphQL:
 
     def active_run_id(self, org_id: str) -> str | None:
         """A queued or running sync of this org, whatever launched it (UI runs carry only the partition)."""
-        for key in (ORG_TAG, PARTITION_TAG):
+        for key in ACTIVE_RUN_TAGS:
             data = self.execute(
                 RUNS, {"filter": {"tags": [{"key": key, "value": org_id}], "statuses": list(ACTIVE_STATUSES)}}
             )["runsOrError"]
@@ -98,10 +92,7 @@ class DagsterGraphQL:
             raise DagsterUnavailable(data["addDynamicPartition"].get("message", kind))
 
     def launch_sync(self, request: SyncRequest) -> str:
-        """Launch the sync job for the org's partition; refuses while another sync of the org is active."""
-        active = self.active_run_id(request.org_id)
-        if active:
-            raise SyncAlreadyRunning(request.org_id, active)
+        """Launch the sync job for the org's partition (callers claim the org first: `sync_claim`)."""
         self.ensure_partition(request.org_id)
         params = {
             "selector": {

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from accsync_pipeline.service import in_process
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
+from accsync_pipeline.service.dagster_runs import ensure_partition
 
 DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
 
@@ -33,7 +33,7 @@ def apply_to_dagster(org_id: str) -> DagsterUpdate:
         if url:
             return _through_graphql(url, org_id)
         with dagster_instance() as instance:
-            in_process.ensure_partition(instance, org_id)
+            ensure_partition(instance, org_id)
     except Exception as e:  # whatever went wrong, the configuration is saved and must stay so
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return DagsterUpdate(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -19,13 +19,14 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus, Trigger
-from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
+from accsync_pipeline.service.launch import DagsterUnavailable, SyncRequest
 from accsync_pipeline.service.pending import (
     OUTCOME_UNKNOWN,
     WAITING_STATUSES,
     awaiting_intake,
     outcome_unknown,
 )
+from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
@@ -225,20 +226,25 @@ def retry_failed(
 ) -> tuple[str, list[str]]:
     """Release the org's failed records (the given ones, or all) and launch one run for them.
 
-    Dagster is asked first, so that a refused retry leaves the records and their backoff alone.
-    Released records are committed before the launch: the run must see them pending.
+    The org is claimed first (one sync at a time), so that a refused retry leaves the records
+    and their backoff alone. Released records are committed before the launch: the run must
+    see them pending.
     """
     if not org.enabled:
         raise SyncDisabled(org.org_id)
-    active = launcher.active_run_id(org.org_id)
-    if active:
-        raise SyncAlreadyRunning(org.org_id, active)
-    with engine.begin() as conn:
-        released = record_store.release_for_manual_retry(conn, org.org_id, record_ids, now)
-    if not released:
-        raise NothingToRetry(org.org_id)
-    request = SyncRequest(org.org_id, Trigger.RETRY.value, user_id, record_ids=released)
+    released: list[str] = []
+
+    def release_records(request: SyncRequest) -> SyncRequest:
+        with engine.begin() as conn:
+            released.extend(record_store.release_for_manual_retry(conn, org.org_id, record_ids, now))
+        if not released:
+            raise NothingToRetry(org.org_id)
+        return replace(request, record_ids=list(released))
+
+    request = SyncRequest(org.org_id, Trigger.RETRY.value, user_id)
     try:
-        return launcher.launch_sync(request), released
+        return launch_exclusive(engine, launcher, request, release_records), released
     except DagsterUnavailable as e:
+        if not released:
+            raise
         raise DagsterUnavailable(f"{e}; the released records are pending and go with the next sync") from e

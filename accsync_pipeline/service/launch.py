@@ -1,4 +1,4 @@
-"""Launching a sync run: the request, its run config and tags, and the one-sync-per-org check."""
+"""Launching a sync run: the request, its run config and tags, and what counts as an active sync."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accsync_pipeline.domain.run_tags import sync_run_tags
+from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG, sync_run_tags
 
 SYNC_OP = "export_approved_records"
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+# A run syncs the org named by either tag: runs from the Dagster UI carry only the partition.
+ACTIVE_RUN_TAGS = (ORG_TAG, PARTITION_TAG)
 
 
 class SyncAlreadyRunning(Exception):
@@ -25,6 +28,13 @@ class SyncAlreadyRunning(Exception):
 
 class DagsterUnavailable(Exception):
     """Dagster could not be reached or refused the request; the message says which."""
+
+
+@dataclass(frozen=True)
+class DagsterRunInfo:
+    run_id: str
+    status: str
+    org_id: str | None
 
 
 @dataclass(frozen=True)

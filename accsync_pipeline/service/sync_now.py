@@ -13,20 +13,21 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
-from accsync_pipeline.service.launch import DagsterUnavailable, SyncRequest
+from accsync_pipeline.service.launch import DagsterRunInfo, DagsterUnavailable, SyncRequest
 from accsync_pipeline.service.pending import next_sync_by_type
+from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.store import runs as run_store
 
 DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 # accsync's own run summary, for when Dagster cannot be asked.
 _SUMMARY_STATUS = {"started": "STARTED", "success": "SUCCESS", "failure": "FAILURE"}
-TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 
 RUN_INFO = """
 query RunInfo($runId: ID!) {
@@ -47,13 +48,6 @@ class SyncDisabled(Exception):
         )
 
 
-@dataclass(frozen=True)
-class DagsterRunInfo:
-    run_id: str
-    status: str
-    org_id: str | None
-
-
 class SyncLauncher(Protocol):
     def launch_sync(self, request: SyncRequest) -> str: ...
     def active_run_id(self, org_id: str) -> str | None: ...
@@ -62,7 +56,7 @@ class SyncLauncher(Protocol):
 
 
 class GraphQLLauncher:
-    """Dagster's webserver; refuses a launch while any sync of the org is queued or running."""
+    """Dagster's webserver: launches runs and says which are active (`sync_claim` decides who may launch)."""
 
     def __init__(self, url: str | None = None) -> None:
         # Short: a status page asks this too, and must not hang on a Dagster that does not answer.
@@ -104,11 +98,11 @@ def preview(conn: sa.Connection, org: OrgConfig, now: datetime) -> SyncPreview:
     return SyncPreview(org.org_id, org.enabled, sum(by_type.values()), by_type)
 
 
-def start_sync(launcher: SyncLauncher, org: OrgConfig, user_id: str) -> str:
+def start_sync(engine: Engine, launcher: SyncLauncher, org: OrgConfig, user_id: str) -> str:
     """Launch a manual sync of the org; SyncDisabled, SyncAlreadyRunning or DagsterUnavailable."""
     if not org.enabled:
         raise SyncDisabled(org.org_id)
-    return launcher.launch_sync(SyncRequest(org.org_id, Trigger.MANUAL.value, user_id))
+    return launch_exclusive(engine, launcher, SyncRequest(org.org_id, Trigger.MANUAL.value, user_id))
 
 
 @dataclass(frozen=True)

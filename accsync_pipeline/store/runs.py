@@ -13,9 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.store.schema import sync_attempts, sync_runs
+from accsync_pipeline.store.schema import org_sync_claims, sync_attempts, sync_runs
 
 R = sync_runs
+OPEN = "started"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class SyncRun:
     skipped: int
     failed: int
     error: str | None
+    heartbeat_at: datetime | None = None
+    worker_host: str | None = None
+    worker_pid: int | None = None
 
 
 def _from_row(row: sa.Row[Any]) -> SyncRun:
@@ -41,17 +45,29 @@ def _from_row(row: sa.Row[Any]) -> SyncRun:
 
 
 def start_run(
-    conn: sa.Connection, run_id: str, org_id: str, trigger: str, user_id: str | None, now: datetime
+    conn: sa.Connection,
+    run_id: str,
+    org_id: str,
+    trigger: str,
+    user_id: str | None,
+    now: datetime,
+    worker: tuple[str, int] | None = None,
 ) -> None:
-    """Record that a run began (again, on a Dagster retry of the same run: counts restart)."""
+    """Record that a run began (again, on a Dagster retry of the same run: counts restart).
+
+    `worker` is the (host, pid) of the process running it, for the liveness sensor.
+    """
     existing = conn.execute(sa.select(R.c.run_id).where(R.c.run_id == run_id)).first()
-    values = {
-        "status": "started",
+    values: dict[str, Any] = {
+        "status": OPEN,
         "started_at": now,
         "finished_at": None,
         "total": 0,
         "done": 0,
         "error": None,
+        "heartbeat_at": now,
+        "worker_host": worker[0] if worker else None,
+        "worker_pid": worker[1] if worker else None,
     }
     if existing:
         conn.execute(R.update().where(R.c.run_id == run_id).values(**values))
@@ -81,7 +97,35 @@ def add_progress(conn: sa.Connection, run_id: str, exported: int, skipped: int, 
 def finish_run(
     conn: sa.Connection, run_id: str, status: str, now: datetime, error: str | None = None
 ) -> None:
+    """Close the run's row (its counts stay) and free its org's sync claim, in one transaction."""
     conn.execute(R.update().where(R.c.run_id == run_id).values(status=status, finished_at=now, error=error))
+    conn.execute(org_sync_claims.delete().where(org_sync_claims.c.run_id == run_id))
+
+
+def close_if_open(conn: sa.Connection, run_id: str, status: str, now: datetime, error: str) -> bool:
+    """Close a run that did not close itself (its process died); False if it closed meanwhile."""
+    closed = conn.execute(
+        R.update()
+        .where(R.c.run_id == run_id, R.c.status == OPEN)
+        .values(status=status, finished_at=now, error=error)
+    ).rowcount
+    conn.execute(org_sync_claims.delete().where(org_sync_claims.c.run_id == run_id))
+    return bool(closed)
+
+
+def beat(conn: sa.Connection, run_id: str, now: datetime) -> bool:
+    """The run's process is alive; False once the run is closed (the beating can stop)."""
+    return bool(
+        conn.execute(
+            R.update().where(R.c.run_id == run_id, R.c.status == OPEN).values(heartbeat_at=now)
+        ).rowcount
+    )
+
+
+def open_runs(conn: sa.Connection) -> list[SyncRun]:
+    """Runs whose rows are still open, oldest heartbeat first."""
+    rows = conn.execute(sa.select(R).where(R.c.status == OPEN).order_by(R.c.heartbeat_at)).all()
+    return [_from_row(r) for r in rows]
 
 
 def find_run(conn: sa.Connection, run_id: str) -> SyncRun | None:

@@ -1,13 +1,21 @@
 """Sync on approval: notices new or edited approved records and launches one run per affected org.
 
-The cursor is durable (Dagster stores it): the last (updated_at, record_id) seen, plus the orgs
-that wanted a run while one was already active.
+The cursor is durable (Dagster stores it) and small: the last (updated_at, record_id) seen, the
+orgs that wanted a run while one was already active, and per org a digest of the records that
+last launched it. Commit order is not `updated_at` order: a transaction that commits late can
+add a record older than the cursor. So each tick also re-scans an overlap window behind the
+cursor for records no sync has taken in yet; the digest keeps the same records from launching
+a second run, and the export tolerates seeing a record twice anyway.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
@@ -18,57 +26,111 @@ from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.domain.records import SyncStatus, Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
 from accsync_pipeline.domain.triggers import plan_approval_syncs
-from accsync_pipeline.service.in_process import active_run_id
+from accsync_pipeline.service.dagster_runs import active_run_id
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.schema import approved_records, record_sync_state
 
 BATCH = 10_000  # changes read per tick; the cursor moves on, the rest come next tick
+# How far behind the cursor a late-committing transaction may have written its updated_at.
+OVERLAP = timedelta(minutes=5)
 A = approved_records
 S = record_sync_state
+Row = tuple[str, str, str]  # org_id, record_id, updated_at (ISO)
 
 
-def changed_orgs_since(
-    conn: sa.Connection, after: tuple[str, str] | None
-) -> tuple[set[str], tuple[str, str] | None]:
-    """Orgs with records changed after the cursor (ignoring edits of records already in the ledger)."""
-    query = (
-        sa.select(A.c.org_id, A.c.updated_at, A.c.record_id, S.c.status)
-        .select_from(A.outerjoin(S, S.c.record_id == A.c.record_id))
-        .order_by(A.c.updated_at, A.c.record_id)
-        .limit(BATCH)
+@dataclass(frozen=True)
+class Changes:
+    new_orgs: set[str]  # orgs with records changed after the cursor
+    wanting: dict[str, list[Row]]  # per org, the records that call for a sync (new, or late and not taken in)
+    after: tuple[str, str] | None  # the cursor's new position
+
+
+def _awaiting_intake() -> sa.ColumnElement[bool]:
+    """What the next sync's intake would take in: never seen, or edited after it was skipped or failed."""
+    return sa.or_(
+        S.c.record_id.is_(None),
+        sa.and_(
+            S.c.status.in_([SyncStatus.SKIPPED, SyncStatus.FAILED]), A.c.updated_at > S.c.source_updated_at
+        ),
     )
+
+
+def changed_orgs_since(conn: sa.Connection, after: tuple[str, str] | None) -> Changes:
+    """Records changed after the cursor (ignoring edits of records in the ledger), and late ones behind it."""
+    columns = (A.c.org_id, A.c.updated_at, A.c.record_id, S.c.status)
+    joined = A.outerjoin(S, S.c.record_id == A.c.record_id)
+    query = sa.select(*columns).select_from(joined).order_by(A.c.updated_at, A.c.record_id).limit(BATCH)
+    late: list[sa.Row[tuple[str, datetime, str, str | None]]] = []
     if after is not None:
         at = datetime.fromisoformat(after[0])
-        query = query.where(
-            sa.or_(A.c.updated_at > at, sa.and_(A.c.updated_at == at, A.c.record_id > after[1]))
+        position = sa.or_(A.c.updated_at > at, sa.and_(A.c.updated_at == at, A.c.record_id > after[1]))
+        query = query.where(position)
+        late = list(
+            conn.execute(
+                sa.select(*columns)
+                .select_from(joined)
+                .where(A.c.updated_at > at - OVERLAP, sa.not_(position), _awaiting_intake())
+                .order_by(A.c.updated_at, A.c.record_id)
+                .limit(BATCH)
+            ).all()
         )
     rows = conn.execute(query).all()
-    if not rows:
-        return set(), after
-    orgs = {r.org_id for r in rows if r.status != SyncStatus.EXPORTED}
-    last = rows[-1]
-    return orgs, (last.updated_at.isoformat(), last.record_id)
+    new = [r for r in rows if r.status != SyncStatus.EXPORTED]
+    wanting: dict[str, list[Row]] = defaultdict(list)
+    for r in [*late, *new]:
+        wanting[r.org_id].append((r.org_id, r.record_id, r.updated_at.isoformat()))
+    position_now = (rows[-1].updated_at.isoformat(), rows[-1].record_id) if rows else after
+    return Changes({r.org_id for r in new}, dict(wanting), position_now)
 
 
-@dg.sensor(job=sync_job, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def digest(rows: Iterable[Row]) -> str:
+    """Names a set of records briefly: the same set never launches twice."""
+    text = "\n".join(f"{record_id}@{at}" for _, record_id, at in sorted(rows))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dg.sensor(
+    job=sync_job,
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 15 s: orgs that sync on approval and have new or edited approved records get one "
+        "`approval` run each; an org already syncing waits for its turn. Records committed late "
+        f"(up to {int(OVERLAP.total_seconds() // 60)} minutes behind the newest) are still noticed."
+    ),
+)
 def approval_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDatabase) -> dg.SensorResult:
     """Launches a sync (trigger `approval`) for each org that asks for sync on approval."""
     state = json.loads(context.cursor) if context.cursor else {}
     after = tuple(state["after"]) if state.get("after") else None
+    sent: dict[str, str] = state.get("sent", {})
     with accsync_db.engine.connect() as conn:
-        changed, new_after = changed_orgs_since(conn, after)  # type: ignore[arg-type]
+        changes = changed_orgs_since(conn, after)  # type: ignore[arg-type]
         orgs = {o.org_id: o for o in org_store.list_orgs(conn)}
-    candidates = changed | set(state.get("waiting", []))
-    busy = [org_id for org_id in candidates if active_run_id(context.instance, org_id)]
-    plan = plan_approval_syncs(changed, state.get("waiting", []), orgs, busy)
+    digests = {org_id: digest(rows) for org_id, rows in changes.wanting.items()}
+    # Late records only: a sync for exactly these records was launched already.
+    late_reasons = {o for o, d in digests.items() if o not in changes.new_orgs and sent.get(o) != d}
+    candidates = changes.new_orgs | late_reasons | set(state.get("waiting", []))
+    busy = {org_id for org_id in candidates if active_run_id(context.instance, org_id)}
+    # A busy org with late records only need not wait: the window shows them again next tick.
+    plan = plan_approval_syncs(changes.new_orgs | (late_reasons - busy), state.get("waiting", []), orgs, busy)
     known = set(context.instance.get_dynamic_partitions(organization_partitions.name or "organization"))
     new_partitions = sorted(set(plan.launch) - known)
-    cursor = json.dumps({"after": list(new_after) if new_after else None, "waiting": list(plan.waiting)})
+    # Orgs whose wanting records are gone (taken in) drop out, which keeps the cursor small.
+    still_sent = {o: d for o, d in sent.items() if o in digests}
+    still_sent.update({o: digests[o] for o in plan.launch if o in digests})
+    cursor = json.dumps(
+        {
+            "after": list(changes.after) if changes.after else None,
+            "waiting": list(plan.waiting),
+            "sent": still_sent,
+        }
+    )
     requests = [
         dg.RunRequest(
             partition_key=org_id,
             tags=sync_run_tags(org_id, Trigger.APPROVAL.value),
-            run_key=f"approval:{org_id}:{cursor}",
+            run_key=f"approval:{org_id}:{digests.get(org_id) or 'waiting:' + json.dumps(changes.after)}",
         )
         for org_id in plan.launch
     ]

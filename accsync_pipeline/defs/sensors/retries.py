@@ -11,7 +11,7 @@ from accsync_pipeline.domain.records import SyncStatus, Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
 from accsync_pipeline.domain.triggers import plan_auto_retries
 from accsync_pipeline.service.export import utc_now
-from accsync_pipeline.service.in_process import active_run_id
+from accsync_pipeline.service.dagster_runs import active_run_id
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.schema import record_sync_state as S
 

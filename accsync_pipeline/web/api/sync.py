@@ -84,10 +84,10 @@ def sync_preview(org: VisibleOrg, engine: DbEngine, now: Now) -> PreviewOut:
 @router.post(
     "/orgs/{org_id}/sync", status_code=status.HTTP_202_ACCEPTED, responses=errors(401, 403, 404, 409, 503)
 )
-def sync_now(org: VisibleOrg, user: CurrentUser, launcher: Launcher) -> LaunchedOut:
-    """Launch a manual sync through Dagster; 409 while any sync of the org is queued or running."""
+def sync_now(org: VisibleOrg, user: CurrentUser, engine: DbEngine, launcher: Launcher) -> LaunchedOut:
+    """Launch a manual sync through Dagster; 409, naming the run, while the org has one queued or running."""
     try:
-        return LaunchedOut(run_id=start_sync(launcher, org, user.user_id))
+        return LaunchedOut(run_id=start_sync(engine, launcher, org, user.user_id))
     except (SyncDisabled, SyncAlreadyRunning) as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
     except DagsterUnavailable as e:
