@@ -114,7 +114,7 @@ def _amber_reason(facts: HealthFacts) -> str | None:
         return reason
     if last is not None and last.failed_records:
         reason = f"The last sync had {_records(last.failed_records)} failed."
-        if facts.unresolved_failed:
+        if facts.unresolved_failed and facts.unresolved_failed != last.failed_records:
             reason += f" {_unresolved(facts.unresolved_failed)}"
         return reason
     if facts.unresolved_failed:
@@ -136,6 +136,9 @@ def assess_health(facts: HealthFacts) -> Health:
     last = facts.last_sync
     if last is None and not facts.enabled:
         return Health(HealthLevel.GREEN, "The integration is disabled, so no sync is expected.")
+    if last is None and facts.pending:
+        waiting = f"{_records(facts.pending)} {'is' if facts.pending == 1 else 'are'} waiting for it"
+        return Health(HealthLevel.GREEN, f"No sync has run yet; {waiting}.")
     if last is None:
         return Health(HealthLevel.GREEN, "No sync has run yet, and none is due.")
     note = " The integration is disabled." if not facts.enabled else ""

@@ -204,6 +204,12 @@ OK_RECENT = LastSync(NOW - timedelta(hours=1), True, 0)
             "1 record failed and is not resolved yet",
         ),
         (
+            "last sync had failed records, more remain from before",
+            {"last_sync": LastSync(NOW - timedelta(hours=1), True, 2), "unresolved_failed": 5},
+            "amber",
+            "The last sync had 2 records failed. 5 records failed and are not resolved yet",
+        ),
+        (
             "last sync had failed records",
             {"last_sync": LastSync(NOW - timedelta(hours=1), True, 2), "unresolved_failed": 2},
             "amber",
@@ -264,7 +270,7 @@ OK_RECENT = LastSync(NOW - timedelta(hours=1), True, 0)
                 "watched_since": NOW - timedelta(minutes=1),
             },
             "green",
-            "No sync has run yet",
+            "No sync has run yet; 4 records are waiting for it.",
         ),
         (
             "manual-only org set up a day ago, records pending, never synced",

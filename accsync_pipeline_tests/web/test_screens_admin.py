@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.notifications import NotificationContent
+from accsync_pipeline.store.schema import organizations
 from accsync_pipeline_tests.web.browser_fixtures import (  # noqa: F401
     GLOBAL,
     KARI,
@@ -121,6 +122,15 @@ def test_amber_health_links_to_the_failed_records_and_their_history(
 def test_red_health_warns_that_no_sync_happened_although_one_was_expected(
     admin_server: AdminServer, new_page: NewPage
 ) -> None:
+    # Set up two days ago and never synced: its pending records expected a sync by now.
+    engine = admin_server.engine()
+    with engine.begin() as conn:
+        conn.execute(
+            organizations.update()
+            .where(organizations.c.org_id == "blindeforbundet")
+            .values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    engine.dispose()
     page = open_as(new_page, admin_server, OLE, "/orgs/blindeforbundet")
     expect(page.locator("#health")).to_have_attribute("data-level", "red")
     expect(page.get_by_role("alert")).to_contain_text("no sync has happened in the last 24 hours")
