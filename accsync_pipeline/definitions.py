@@ -7,7 +7,7 @@ import dagster as dg
 from accsync_pipeline.defs.assets import export_approved_records
 from accsync_pipeline.defs.jobs import sync_job
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
-from accsync_pipeline.defs.schedules import build_org_schedules
+from accsync_pipeline.defs.schedules import build_org_schedules, schedule_reconciliation_sensor
 from accsync_pipeline.defs.sensors.alerts import alert_rules_sensor
 from accsync_pipeline.defs.sensors.approvals import approval_sensor
 from accsync_pipeline.defs.sensors.liveness import run_liveness_sensor
@@ -29,6 +29,7 @@ def build_definitions() -> dg.Definitions:
             alert_rules_sensor,
             sync_run_failure_sensor,
             run_liveness_sensor,
+            schedule_reconciliation_sensor,
         ],
         resources={"accsync_db": AccsyncDatabase(), "connectors": ConnectorFactory()},
     )

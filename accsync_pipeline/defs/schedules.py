@@ -7,6 +7,7 @@ or given another time since the last reload is skipped with a reason the Dagster
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 import dagster as dg
@@ -16,7 +17,7 @@ from accsync_pipeline.defs.resources import shared_engine
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
-from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec
+from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, validate_timezone
 from accsync_pipeline.store import orgs as org_store
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _evaluation(
 
 def org_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
     cron = org_cron(org)
-    if cron is None or not org.enabled:
+    if cron is None or not org.enabled or not _usable_timezone(org.timezone):
         return None
     return dg.ScheduleDefinition(
         name=schedule_name(org.org_id),
@@ -81,6 +82,57 @@ def org_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
     )
 
 
+def _safe_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
+    """One org's schedule; a stored row Dagster cannot use costs that org its schedule, never the others'."""
+    try:
+        return org_schedule(org)
+    except Exception as e:
+        log.error("accsync: schedule of %s not built: %s", org.org_id, type(e).__name__)
+        return None
+
+
+# What this load of the code location built: org → (cron, timezone). The reconciliation sensor
+# compares it with the database, so that a reload lost after a save (the admin service died,
+# Dagster was down) is made up within a minute instead of never.
+_built: dict[str, tuple[str, str]] = {}
+
+
+def _usable_timezone(name: str) -> bool:
+    try:
+        validate_timezone(name)
+    except ScheduleError:
+        return False
+    return True
+
+
+def desired_schedules(orgs: list[OrgConfig]) -> dict[str, tuple[str, str]]:
+    """org → (cron, timezone) of every org that should have a Dagster schedule now."""
+    wanted: dict[str, tuple[str, str]] = {}
+    for org in orgs:
+        cron = org_cron(org) if org.enabled else None
+        if cron is not None and _usable_timezone(org.timezone):
+            wanted[org.org_id] = (cron, org.timezone)
+    return wanted
+
+
+def schedule_drift(built: dict[str, tuple[str, str]], wanted: dict[str, tuple[str, str]]) -> list[str]:
+    """Orgs whose Dagster schedule differs from the database, in words; empty when they agree."""
+    drift = []
+    for org_id in sorted(built.keys() | wanted.keys()):
+        have, want = built.get(org_id), wanted.get(org_id)
+        if have == want:
+            continue
+        if want is None:
+            drift.append(f"{org_id}: Dagster has a schedule the database no longer has")
+        elif have is None:
+            drift.append(f"{org_id}: the database has a schedule Dagster does not ({want[0]}, {want[1]})")
+        else:
+            drift.append(
+                f"{org_id}: Dagster runs {have[0]} ({have[1]}), the database says {want[0]} ({want[1]})"
+            )
+    return drift
+
+
 def build_org_schedules() -> list[dg.ScheduleDefinition]:
     """Schedules of every enabled org that has one. An unreadable database yields none, loudly."""
     try:
@@ -89,4 +141,42 @@ def build_org_schedules() -> list[dg.ScheduleDefinition]:
     except Exception as e:  # the location must still load so that ops can see the error in the UI
         log.error("accsync: cannot read organizations for schedules: %s", type(e).__name__)
         return []
-    return [s for s in (org_schedule(o) for o in orgs) if s is not None]
+    schedules = [s for s in (_safe_schedule(o) for o in orgs) if s is not None]
+    built = {s.name: s for s in schedules}
+    _built.clear()
+    _built.update(
+        {org_id: spec for org_id, spec in desired_schedules(orgs).items() if schedule_name(org_id) in built}
+    )
+    return schedules
+
+
+def _reload_location() -> str:
+    """Reload this code location through the webserver, when one is known; what happened, in words."""
+    from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
+    from accsync_pipeline.service.dagster_sync import DAGSTER_URL_ENV
+
+    url = os.environ.get(DAGSTER_URL_ENV)
+    if not url:
+        return f"set {DAGSTER_URL_ENV} so that this sensor can reload the code location"
+    dagster = DagsterGraphQL(url)
+    try:
+        dagster.reload_location()
+    finally:
+        dagster.close()
+    return "code location reloaded"
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def schedule_reconciliation_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Keeps Dagster's per-org schedules equal to the database: reloads the location when they differ."""
+    with shared_engine().connect() as conn:
+        orgs = org_store.list_orgs(conn)
+    drift = schedule_drift(_built, desired_schedules(orgs))
+    if not drift:
+        return dg.SkipReason(f"{len(_built)} org schedules match the database")
+    context.log.warning("schedules differ from the database: " + "; ".join(drift))
+    try:
+        outcome = _reload_location()
+    except Exception as e:  # Dagster busy or down: the next tick tries again
+        outcome = f"reload failed ({type(e).__name__}); trying again on the next tick"
+    return dg.SkipReason(f"{'; '.join(drift)}: {outcome}")

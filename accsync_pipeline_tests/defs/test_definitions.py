@@ -31,6 +31,7 @@ def test_definitions_load_validate_and_build_one_schedule_per_scheduled_org(
         "alert_rules_sensor",
         "sync_run_failure_sensor",
         "run_liveness_sensor",
+        "schedule_reconciliation_sensor",
     }
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
     assert keys == {"reimbursements", "honorariums"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -330,3 +331,22 @@ def test_one_orgs_worst_allowed_settings_leave_another_orgs_alerts_schedule_and_
     assert client.get("/orgs").status_code == 200
     assert client.get("/orgs/other").status_code == 200
     assert client.get("/orgs/hlf/schedule").status_code == 200
+
+
+# -- a missing or replaced state database --------------------------------------------------------------
+
+
+def test_a_deleted_database_file_answers_503_and_no_save_is_lost_silently(api: Api, seeded: Seeded) -> None:
+    if api.engine.dialect.name != "sqlite":
+        pytest.skip("a file-backed database only")
+    path = api.engine.url.database
+    assert path
+    client = api.client(seeded.hlf_admin)
+    assert client.get("/api/orgs/hlf/status").status_code == 200
+    Path(path).unlink()
+    for wal in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        wal.unlink(missing_ok=True)
+    saved = client.put(SETTINGS, json={"alerts": {"error_threshold": 20}})
+    assert saved.status_code == 503 and "missing" in saved.json()["detail"]
+    status = client.get("/api/orgs/hlf/status")
+    assert status.status_code == 503 and "green" not in status.text
