@@ -6,6 +6,8 @@ import dagster as dg
 
 from accsync_pipeline.defs.assets import export_approved_records
 from accsync_pipeline.defs.jobs import sync_job
+from accsync_pipeline.defs.ledger_checks import ledger_checks_job, ledger_checks_schedule
+from accsync_pipeline.defs.lineage import approved_records, ledger_specs
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.defs.schedules import build_org_schedules, schedule_reconciliation_sensor
 from accsync_pipeline.defs.sensors.alerts import alert_rules_sensor
@@ -19,9 +21,9 @@ from accsync_pipeline.defs.sensors.run_outcome import sync_run_failure_sensor
 def build_definitions() -> dg.Definitions:
     """Built when the code location loads: per-org schedules come from the accsync database."""
     return dg.Definitions(
-        assets=[export_approved_records],
-        jobs=[sync_job],
-        schedules=build_org_schedules(),
+        assets=[approved_records, export_approved_records, *ledger_specs(list(export_approved_records.keys))],
+        jobs=[sync_job, ledger_checks_job],
+        schedules=[*build_org_schedules(), ledger_checks_schedule],
         sensors=[
             organization_partitions_sensor,
             approval_sensor,

@@ -14,14 +14,17 @@ from typing import NoReturn
 import dagster as dg
 
 from accsync_pipeline.connectors.errors import ConnectorError, RetriableError
+from accsync_pipeline.defs.checks import check_specs
+from accsync_pipeline.defs.lineage import APPROVED_RECORDS, OWNERS
 from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.defs.run_admission import admit_run
+from accsync_pipeline.defs.sync_report import SyncEvent, sync_results
 from accsync_pipeline.domain.alert_model import CONNECTOR_LABELS
 from accsync_pipeline.domain.failures import exception_in_words, run_failure_description
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import RecordType
-from accsync_pipeline.service.export import ExportSummary, RunContext, export_org, utc_now
+from accsync_pipeline.service.export import RunContext, export_org, utc_now
 from accsync_pipeline.service.heartbeat import Heartbeat, this_worker
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import runs as run_store
@@ -31,7 +34,6 @@ ASSET_KEYS = {
     RecordType.HONORARIUM: dg.AssetKey("honorariums"),
 }
 RECORD_TYPE_OF = {key: record_type for record_type, key in ASSET_KEYS.items()}
-MAX_LISTED = 50  # records listed by name in a materialization's tables; counts are always complete
 
 
 class SyncConfig(dg.Config):
@@ -39,24 +41,6 @@ class SyncConfig(dg.Config):
 
     record_ids: list[str] | None = None
     record_types: list[str] | None = None
-
-
-def _table(rows: list[tuple[str, str]], column: str) -> dg.TableMetadataValue:
-    schema = dg.TableSchema(columns=[dg.TableColumn("record_id", "string"), dg.TableColumn(column, "string")])
-    records = [dg.TableRecord({"record_id": rid, column: text}) for rid, text in rows[:MAX_LISTED]]
-    return dg.MetadataValue.table(records=records, schema=schema)
-
-
-def _metadata(summary: ExportSummary, seconds: float) -> dict[str, dg.MetadataValue]:
-    return {
-        "exported": dg.MetadataValue.int(summary.exported),
-        "recovered_by_lookup": dg.MetadataValue.int(summary.recovered),
-        "skipped": dg.MetadataValue.int(len(summary.skipped)),
-        "failed": dg.MetadataValue.int(len(summary.failed)),
-        "skipped_records": _table(summary.skipped, "reason"),
-        "failed_records": _table(summary.failed, "error"),
-        "duration_seconds": dg.MetadataValue.float(round(seconds, 3)),
-    }
 
 
 @dg.multi_asset(
@@ -67,9 +51,13 @@ def _metadata(summary: ExportSummary, seconds: float) -> dict[str, dg.MetadataVa
             description=f"Approved {record_type.value} records of an organization, posted to its ledger.",
             group_name="accsync",
             skippable=True,
+            deps=[APPROVED_RECORDS],
+            kinds={"python", "sql"},
+            owners=OWNERS,
         )
         for record_type, key in ASSET_KEYS.items()
     ],
+    check_specs=check_specs(ASSET_KEYS.values()),
     partitions_def=organization_partitions,
     can_subset=True,
 )
@@ -78,7 +66,7 @@ def export_approved_records(
     config: SyncConfig,
     accsync_db: AccsyncDatabase,
     connectors: ConnectorFactory,
-) -> Iterator[dg.MaterializeResult[None]]:
+) -> Iterator[SyncEvent]:
     """Export the organization's pending approved records through its connector."""
     engine = accsync_db.engine
     # Refuses (before anything is written) a run with no partition, an unknown org or contradicting tags.
@@ -109,15 +97,10 @@ def export_approved_records(
         _fail(context, accsync_db, org, e)
     _finish(accsync_db, context.run.run_id, "success", None)
     seconds = time.monotonic() - started
-    for record_type in wanted:
-        summary = summaries[record_type]
-        context.log.info(
-            f"{record_type}: exported {summary.exported}, "
-            f"skipped {len(summary.skipped)}, failed {len(summary.failed)}"
-        )
-        yield dg.MaterializeResult(
-            asset_key=ASSET_KEYS[RecordType(record_type)], metadata=_metadata(summary, seconds)
-        )
+    # Metadata with the org's state now, the four checks per record type, and run tags.
+    yield from sync_results(
+        context, engine, org, {t: summaries[t] for t in wanted}, seconds, ASSET_KEYS, None, utc_now()
+    )
 
 
 def _finish(db: AccsyncDatabase, run_id: str, status: str, error: str | None) -> None:

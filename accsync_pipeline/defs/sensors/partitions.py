@@ -9,7 +9,14 @@ from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.store import orgs as org_store
 
 
-@dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 30 s: adds an `organization` partition for each org configured in accsync and "
+        "removes the partitions of deleted orgs, so each org has its own partition and checks."
+    ),
+)
 def organization_partitions_sensor(
     context: dg.SensorEvaluationContext, accsync_db: AccsyncDatabase
 ) -> dg.SensorResult:

@@ -16,7 +16,15 @@ from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.schema import record_sync_state as S
 
 
-@dg.sensor(job=sync_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=sync_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 60 s: one `auto_retry` run per org whose failed records' backoff has come due "
+        "(transient failures only; records the ledger rejected wait for a fix or a manual retry)."
+    ),
+)
 def auto_retry_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDatabase) -> dg.SensorResult:
     """One run per org with due records; the backoff itself was set when each record failed."""
     now = utc_now()
