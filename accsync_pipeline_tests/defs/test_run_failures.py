@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -43,12 +44,14 @@ CLASS_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception|Failure)\b|Dagster")
 def run_failure_sensor_on(instance: dg.DagsterInstance, run_id: str) -> None:
     run = instance.get_run_by_id(run_id)
     assert run is not None
-    event = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
+    record = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
+    event = record.event_log_entry.dagster_event
+    assert event is not None
     context = dg.build_run_status_sensor_context(
         sensor_name=sync_run_failure_sensor.name,
         dagster_instance=instance,
         dagster_run=run,
-        dagster_event=event.event_log_entry.dagster_event,
+        dagster_event=event,
         resources={"accsync_db": AccsyncDatabase()},
     ).for_run_failure()
     sync_run_failure_sensor(context)
@@ -68,7 +71,7 @@ def materialize_from_the_ui(instance: dg.DagsterInstance, org_id: str) -> dg.Exe
     )
 
 
-def notices_of(engine: Engine, user_id: str) -> list[sa.Row[tuple[str, str, str]]]:
+def notices_of(engine: Engine, user_id: str) -> list[Any]:
     with engine.connect() as conn:
         query = (
             sa.select(notifications.c.dedupe_key, notifications.c.title, notifications.c.body)
@@ -105,7 +108,8 @@ def test_a_ui_run_with_a_misspelt_secret_says_why_and_the_48_hour_alert_fires_un
         row = run_store.find_run(conn, result.run_id)
         status = org_status(conn, "acme", now)
     assert row is not None and row.status == "failure" and row.error is not None and CAUSE in row.error
-    [(key, _title, body)] = notices_of(engine, admin.user_id)
+    [notice] = notices_of(engine, admin.user_id)
+    key, body = notice.dedupe_key, notice.body
     assert key == f"run_failed:{result.run_id}"
     assert CAUSE in body and "not retried" in body and "retries" not in body
     assert not CLASS_NAME.search(body), body
@@ -149,5 +153,6 @@ def test_runs_that_are_not_syncs_are_ignored_and_a_ui_run_is_a_sync(
 
 def test_the_failure_sensor_watches_every_job_of_every_location() -> None:
     # The implicit asset job (a partition materialized from the UI) and in-process runs included.
+    assert isinstance(sync_run_failure_sensor, dg.RunStatusSensorDefinition)
     assert sync_run_failure_sensor._monitor_all_code_locations
     assert sync_run_failure_sensor.description and "Dagster UI" in sync_run_failure_sensor.description

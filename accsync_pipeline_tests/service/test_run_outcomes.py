@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from accsync_pipeline.cli import root
 from accsync_pipeline.domain.failures import NO_MESSAGE, cause_in_words, exception_in_words
 from accsync_pipeline.domain.org import OrgConfig, User
+from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.service.alerting import evaluate_alerts, notify_run_failed
 from accsync_pipeline.service.failed_records import RecordFilter, list_records
 from accsync_pipeline.service.history import RunHistoryEntry, add_run_summaries
@@ -60,7 +61,7 @@ def test_a_failed_run_keeps_what_it_did_and_says_why_in_the_sync_log(engine: Eng
         record_store.write_results(
             conn,
             [
-                RecordResult(rid, "acme", record_store.SyncStatus.FAILED, error="account 9999 does not exist")
+                RecordResult(rid, "acme", SyncStatus.FAILED, error="account 9999 does not exist")
                 for rid in ("F00000", "F00001")
             ],
             "run-1",
@@ -141,9 +142,9 @@ def test_the_48_hour_alert_counts_records_whatever_stopped_them_and_only_past_th
         record_store.write_results(
             conn,
             [
-                RecordResult("S00001", "acme", record_store.SyncStatus.FAILED, error="503"),
-                RecordResult("S00002", "acme", record_store.SyncStatus.EXPORTED, external_id="x"),
-                RecordResult("S00003", "acme", record_store.SyncStatus.SKIPPED, skip_reason="no account"),
+                RecordResult("S00001", "acme", SyncStatus.FAILED, error="503"),
+                RecordResult("S00002", "acme", SyncStatus.EXPORTED, external_id="x"),
+                RecordResult("S00003", "acme", SyncStatus.SKIPPED, skip_reason="no account"),
             ],
             "r",
             "schedule",
@@ -179,10 +180,7 @@ def test_accsync_alerts_check_prints_what_opened_and_what_resolved(
         record_store.intake(conn, "acme", now)
         record_store.write_results(
             conn,
-            [
-                RecordResult(r, "acme", record_store.SyncStatus.EXPORTED, external_id=r)
-                for r in ("W00000", "W00001")
-            ],
+            [RecordResult(r, "acme", SyncStatus.EXPORTED, external_id=r) for r in ("W00000", "W00001")],
             "run-ok",
             "manual",
             now,
