@@ -61,7 +61,7 @@ def changed_orgs_since(conn: sa.Connection, after: tuple[str, str] | None) -> Ch
     columns = (A.c.org_id, A.c.updated_at, A.c.record_id, S.c.status)
     joined = A.outerjoin(S, S.c.record_id == A.c.record_id)
     query = sa.select(*columns).select_from(joined).order_by(A.c.updated_at, A.c.record_id).limit(BATCH)
-    late: list[sa.Row[Any]] = []
+    late: list[sa.Row[Any, Any, Any, Any]] = []
     if after is not None:
         at = datetime.fromisoformat(after[0])
         position = sa.or_(A.c.updated_at > at, sa.and_(A.c.updated_at == at, A.c.record_id > after[1]))
