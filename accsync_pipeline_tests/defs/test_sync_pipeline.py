@@ -24,17 +24,18 @@ from accsync_pipeline.service.org_config import update_sync_settings
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.schema import notifications, record_sync_state
 from accsync_pipeline_tests.factories import add_org_with_admin, add_sources, sandbox_org
+from accsync_pipeline_tests.ledger_counts import key_counts
 from accsync_pipeline_tests.sandbox_fixtures import dynamics_settings, xledger_settings
 
 
 def ledger_keys(sandbox: RunningSandbox, connector_type: str) -> Counter[str]:
-    """How many times each idempotency key stands in the ledger (Xledger posts a balanced pair per record)."""
-    field = "extIdentifier" if connector_type == "xledger" else "externalDocumentNumber"
-    counts = Counter(p[field] for p in sandbox.postings())
-    per_record = 2 if connector_type == "xledger" else 1
-    return Counter(
-        {k: v // per_record for k, v in counts.items()} | {k: v for k, v in counts.items() if v % per_record}
-    )
+    """How many times each (upper-cased) idempotency key stands in the ledger."""
+    return key_counts(sandbox, connector_type)
+
+
+def upper_keys(org_id: str, record_ids: list[str]) -> set[str]:
+    """Keys as the ledgers compare them: Business Central keeps Code fields upper-cased."""
+    return {idempotency_key(org_id, rid).upper() for rid in record_ids}
 
 
 def statuses(engine: Engine, org_id: str) -> Counter[str]:
@@ -73,8 +74,7 @@ def test_partial_failure_posts_the_good_records_once_and_fails_only_the_rejected
 
     assert success
     ledger = ledger_keys(sandbox, connector_type)
-    posted = [idempotency_key("acme", rid) for rid in good[3:] + honoraria]
-    assert set(ledger) == set(posted) and set(ledger.values()) == {1}
+    assert set(ledger) == upper_keys("acme", good[3:] + honoraria) and set(ledger.values()) == {1}
     assert statuses(engine, "acme") == {"exported": 32, "failed": 3, "skipped": 2}
     run = dagster_instance.get_run_by_id(run_id)
     assert run is not None
@@ -149,7 +149,7 @@ def test_transient_failure_is_retried_within_the_run_and_posts_once(
     run_id, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
     assert success
     ledger = ledger_keys(dynamics_sandbox, "dynamics")
-    assert set(ledger) == {idempotency_key("acme", rid) for rid in ids} and set(ledger.values()) == {1}
+    assert set(ledger) == upper_keys("acme", ids) and set(ledger.values()) == {1}
     retries = dagster_instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
     ).records
