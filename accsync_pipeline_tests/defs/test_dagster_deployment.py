@@ -21,6 +21,8 @@ from accsync_pipeline.service.dagster_graphql import LAUNCH, LOCATION, REPOSITOR
 from accsync_pipeline.service.dagster_sync import apply_to_dagster
 from accsync_pipeline.service.launch import SyncAlreadyRunning, SyncRequest
 from accsync_pipeline.service.org_config import update_sync_settings
+from accsync_pipeline.service.sync_claim import launch_exclusive
+from accsync_pipeline.service.sync_now import GraphQLLauncher
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.schema import record_sync_state
@@ -69,9 +71,11 @@ def test_runs_of_one_org_never_overlap_whatever_launched_them(
     dynamics_sandbox.set_faults(latency_ms=700)
     dagster = DagsterGraphQL(dagster_stack.url)
 
-    first = dagster.launch_sync(SyncRequest("queued", "manual", "queued.admin"))
+    launcher = GraphQLLauncher(dagster_stack.url)
+    first = launch_exclusive(engine, launcher, SyncRequest("queued", "manual", "queued.admin"))
     with pytest.raises(SyncAlreadyRunning):
-        dagster.launch_sync(SyncRequest("queued", "manual", "queued.admin"))
+        launch_exclusive(engine, launcher, SyncRequest("queued", "manual", "queued.admin"))
+    launcher.close()
     second = launch_bypassing_the_check(dagster, SyncRequest("queued", "schedule"))
 
     wait_for(lambda: dagster.run_status(first) == "STARTED", what="the first run to start")
