@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from accsync_pipeline.domain.reconcile import Holding
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 
@@ -77,6 +78,16 @@ class Connector(Protocol):
         not asked for, in another case, on several pages) is ignored, never a crash.
         Efficient for thousands of records per call: the export looks every record up
         before its first send, so that a restored database never causes a second posting.
+        """
+        ...
+
+    def ledger_holdings(self) -> Iterator[Holding]:
+        """Everything the ledger holds under accsync's keys, for reconciliation.
+
+        One `Holding` per key and place, with how many postings (not lines or entries) carry
+        it. Filtered by accsync's key prefixes on the server where the system allows and again
+        here (a filter may be ignored), compared without regard to case. A few requests per
+        org: it runs after every sync and daily.
         """
         ...
 

@@ -36,6 +36,7 @@ from accsync_pipeline.connectors.errors import (
 )
 from accsync_pipeline.connectors.http import build_client, parse_retry_after, send
 from accsync_pipeline.connectors.settings import DynamicsSettings, resolve_secret
+from accsync_pipeline.domain.reconcile import DOCUMENT_PREFIX, KEY_PREFIX, Holding
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 MAX_REQUESTS_PER_BATCH = 100
@@ -114,6 +115,45 @@ class DynamicsConnector:
         for collection, row in self._batched_gets(gets):
             answer.add(collection, row)
         return answer.found()
+
+    def ledger_holdings(self) -> Iterator[Holding]:
+        """See `Connector.ledger_holdings`: journal lines keyed `ACCSYNC-…` and posted entries
+        numbered `AS-…`. One posted journal line makes two entries (the line and its balance),
+        so entries of a document count in pairs. `startswith` may be ignored like `in`: every
+        row is checked for the prefix here, and the pages follow `@odata.nextLink`."""
+        gets = [
+            LookupGet(
+                LINES,
+                f"{self._lines}?$filter=startswith(externalDocumentNumber,'{KEY_PREFIX.upper()}')"
+                "&$select=id,externalDocumentNumber",
+            ),
+            LookupGet(
+                ENTRIES,
+                f"{self._entries}?$filter=startswith(documentNumber,'{DOCUMENT_PREFIX}')"
+                "&$select=id,entryNumber,documentNumber",
+            ),
+        ]
+        lines: dict[str, list[str]] = {}
+        entries: dict[str, list[tuple[int, str]]] = {}
+        for collection, row in self._batched_gets(gets):
+            if not isinstance(row, dict) or not row.get("id"):
+                continue
+            if collection == LINES:
+                key = str(row.get("externalDocumentNumber") or "").upper()
+                if key.startswith(KEY_PREFIX.upper()):
+                    lines.setdefault(key, []).append(str(row["id"]))
+                continue
+            document = str(row.get("documentNumber") or "").upper()
+            try:
+                entry = (int(row.get("entryNumber", 0)), str(row["id"]))
+            except (TypeError, ValueError):
+                continue
+            if document.startswith(DOCUMENT_PREFIX):
+                entries.setdefault(document, []).append(entry)
+        for key, ids in lines.items():
+            yield Holding(key, ids[0], postings=len(ids), place=LINES)
+        for document, found in entries.items():
+            yield Holding(document, min(found)[1], postings=(len(found) + 1) // 2, place=ENTRIES)
 
     def test_connection(self) -> ConnectionCheck:
         """Reads the company and the journal; always warns about the No. Series it cannot see.

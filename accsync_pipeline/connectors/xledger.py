@@ -36,7 +36,8 @@ from accsync_pipeline.connectors.errors import AmbiguousError, ConnectorError, R
 from accsync_pipeline.connectors.http import build_client, send
 from accsync_pipeline.connectors.settings import XledgerSettings, resolve_secret
 from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer, InputProblem, validate_response
-from accsync_pipeline.connectors.xledger_lookup import LedgerLine, find_lines, is_balanced
+from accsync_pipeline.connectors.xledger_lookup import LedgerLine, find_lines, is_balanced, lines_with_prefix
+from accsync_pipeline.domain.reconcile import KEY_PREFIX, Holding
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 MAX_INPUTS_PER_MUTATION = 500
@@ -130,6 +131,11 @@ class XledgerConnector:
             if record_lines:
                 found[record.record_id] = external_id(record_lines)
         return found
+
+    def ledger_holdings(self) -> Iterator[Holding]:
+        """See `Connector.ledger_holdings`: GL import lines keyed `accsync-…`, a pair per posting."""
+        for key, lines in lines_with_prefix(self._graphql, self._retry, KEY_PREFIX).items():
+            yield Holding(key, external_id(lines), postings=(len(lines) + 1) // 2, place="glImportItems")
 
     def test_connection(self) -> ConnectionCheck:
         try:

@@ -37,6 +37,17 @@ query GLImportItems($first: Int!, $after: String, $keys: [String!]) {
 }
 """
 
+# For reconciliation: every line whose extIdentifier starts with our prefix. The filter name
+# is as unverified as `extIdentifier_in`; whatever comes back is checked for the prefix again.
+GL_IMPORT_ITEMS_BY_PREFIX = """
+query GLImportItemsByPrefix($first: Int!, $after: String, $prefix: String!) {
+  glImportItems(first: $first, after: $after, filter: {extIdentifier_startsWith: $prefix}) {
+    edges { cursor node { dbId extIdentifier amount } }
+    pageInfo { hasNextPage }
+  }
+}
+"""
+
 Send = Callable[[str, dict[str, Any]], GraphQLAnswer]
 
 
@@ -72,7 +83,20 @@ def find_lines(send: Send, retry: RetryPolicy, keys: Sequence[str]) -> dict[str,
     return found
 
 
-def _all_pages(send: Send, retry: RetryPolicy, keys: list[str]) -> list[tuple[str, LedgerLine]]:
+def lines_with_prefix(send: Send, retry: RetryPolicy, prefix: str) -> dict[str, list[LedgerLine]]:
+    """Every line whose extIdentifier starts with `prefix` (any case), by the upper-cased key."""
+    found: dict[str, list[LedgerLine]] = {}
+    query = (GL_IMPORT_ITEMS_BY_PREFIX, {"prefix": prefix})
+    for key, line in _all_pages(send, retry, [], query):
+        if key.upper().startswith(prefix.upper()):
+            found.setdefault(key.upper(), []).append(line)
+    return found
+
+
+def _all_pages(
+    send: Send, retry: RetryPolicy, keys: list[str], query: tuple[str, dict[str, Any]] | None = None
+) -> list[tuple[str, LedgerLine]]:
+    text, variables = query or (GL_IMPORT_ITEMS, {"keys": keys})
     lines: list[tuple[str, LedgerLine]] = []
     after: str | None = None
     first = MAX_RECORDS_PER_QUERY
@@ -80,7 +104,7 @@ def _all_pages(send: Send, retry: RetryPolicy, keys: list[str]) -> list[tuple[st
     failures = pages = 0
     while True:
         try:
-            answer = send(GL_IMPORT_ITEMS, {"first": first, "after": after, "keys": keys})
+            answer = send(text, {"first": first, "after": after, **variables})
             if answer.has_errors:
                 codes = sorted({p.code or "UNKNOWN" for ps in answer.input_errors.values() for p in ps})
                 codes += sorted({p.code or "UNKNOWN" for p in answer.unattributed})

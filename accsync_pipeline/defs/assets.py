@@ -19,7 +19,7 @@ from accsync_pipeline.defs.lineage import APPROVED_RECORDS, OWNERS
 from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.defs.run_admission import admit_run
-from accsync_pipeline.defs.sync_report import SyncEvent, sync_results
+from accsync_pipeline.defs.sync_report import SyncEvent, ledger_reconciler, sync_results
 from accsync_pipeline.domain.alert_model import CONNECTOR_LABELS
 from accsync_pipeline.domain.failures import exception_in_words, run_failure_description
 from accsync_pipeline.domain.org import OrgConfig
@@ -98,8 +98,9 @@ def export_approved_records(
     _finish(accsync_db, context.run.run_id, "success", None)
     seconds = time.monotonic() - started
     # Metadata with the org's state now, the four checks per record type, and run tags.
+    reconciler = ledger_reconciler(engine, connectors, org, context.run.run_id)
     yield from sync_results(
-        context, engine, org, {t: summaries[t] for t in wanted}, seconds, ASSET_KEYS, None, utc_now()
+        context, engine, org, {t: summaries[t] for t in wanted}, seconds, ASSET_KEYS, reconciler, utc_now()
     )
 
 

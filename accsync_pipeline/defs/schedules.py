@@ -166,7 +166,14 @@ def _reload_location() -> str:
     return "code location reloaded"
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Every 60 s: compares the per-org schedules this code location loaded with those stored in "
+        "accsync, and reloads the location when they differ (a schedule edited elsewhere)."
+    ),
+)
 def schedule_reconciliation_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     """Keeps Dagster's per-org schedules equal to the database: reloads the location when they differ."""
     with shared_engine().connect() as conn:

@@ -10,7 +10,7 @@ a discrepancy `accsync/ledger`, so both stand out in the runs list.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 from sqlalchemy.engine import Engine
@@ -23,10 +23,11 @@ from accsync_pipeline.defs.checks import (
     state_checks,
     string_table,
 )
+from accsync_pipeline.defs.resources import ConnectorFactory
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import RecordType
 from accsync_pipeline.service.export import ExportSummary
-from accsync_pipeline.service.reconcile import ReconciliationReport
+from accsync_pipeline.service.reconcile import ReconciliationReport, reconcile_org
 from accsync_pipeline.store import org_state
 
 FAILED_RECORDS_TAG = "accsync/failed_records"
@@ -65,6 +66,24 @@ def sync_metadata(
             round((now - oldest).total_seconds() / 3600, 2) if oldest is not None else 0.0
         ),
     }
+
+
+def ledger_reconciler(
+    engine: Engine, connectors: ConnectorFactory, org: OrgConfig, run_id: str
+) -> Callable[[], ReconciliationReport]:
+    """Reconciliation after a sync, with a connector of its own (the export's is closed by then)."""
+
+    def run() -> ReconciliationReport:
+        try:
+            connector = connectors.for_org(org)
+        except Exception as e:  # the sync itself already said what is wrong with the configuration
+            return ReconciliationReport(org.org_id, datetime.now(UTC), 0, None, f"{type(e).__name__}: {e}")
+        try:
+            return reconcile_org(engine, connector, org.org_id, "sync", run_id)
+        finally:
+            connector.close()
+
+    return run
 
 
 def sync_results(

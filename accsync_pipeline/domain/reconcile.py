@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 from accsync_pipeline.domain.records import LedgerKeys
 
+# What every key accsync writes starts with (see `idempotency_key` and `document_number`).
+KEY_PREFIX = "accsync-"
+DOCUMENT_PREFIX = "AS-"
+
 
 @dataclass(frozen=True)
 class Holding:

@@ -40,6 +40,12 @@ def control_routes(
     async def postings(request: Request) -> JSONResponse:
         return JSONResponse({"count": len(ledger.postings), "postings": ledger.postings})
 
+    async def delete_postings(request: Request) -> JSONResponse:
+        """A person deleting a record's postings in the ledger's own UI (reconciliation tests)."""
+        removed = ledger.remove(request.query_params.get("key", ""))
+        on_reset()  # derived indexes (Business Central's posted entries) follow the ledger
+        return JSONResponse({"removed": removed})
+
     async def get_stats(request: Request) -> JSONResponse:
         return JSONResponse(
             {
@@ -62,6 +68,7 @@ def control_routes(
         Route("/_sandbox/faults", get_faults, methods=["GET"]),
         Route("/_sandbox/faults", set_faults, methods=["POST"]),
         Route("/_sandbox/postings", postings, methods=["GET"]),
+        Route("/_sandbox/postings", delete_postings, methods=["DELETE"]),
         Route("/_sandbox/stats", get_stats, methods=["GET"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
     ]

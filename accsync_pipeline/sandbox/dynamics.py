@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from accsync_pipeline.sandbox.control import Stats, control_routes
-from accsync_pipeline.sandbox.dynamics_filter import parse_filter
+from accsync_pipeline.sandbox.dynamics_filter import parse_filter, parse_prefix
 from accsync_pipeline.sandbox.dynamics_journal import LineError, answered, stored_line, validated_line
 from accsync_pipeline.sandbox.dynamics_posting import JOURNAL, GeneralLedger
 from accsync_pipeline.sandbox.dynamics_quirks import ALL_QUIRKS, MAX_URL_LENGTH, Quirk
@@ -337,6 +337,8 @@ class DynamicsSandbox:
         return 201, {}, answer
 
     def _read_lines(self, url: str, query: dict[str, str], decimal_as_string: bool) -> Answer:
+        if prefixed := self._prefixed(query, LINE_FILTER_FIELDS, self.general_ledger.journal_lines()):
+            return self._page(url, query, [answered(r, decimal_as_string, ("amount",)) for r in prefixed[0]])
         try:
             wanted = self._wanted(query, LINE_FILTER_FIELDS)
         except LineError as e:
@@ -354,6 +356,9 @@ class DynamicsSandbox:
         return self._page(url, query, [answered(r, decimal_as_string, ("amount",)) for r in rows])
 
     def _read_entries(self, url: str, query: dict[str, str], decimal_as_string: bool) -> Answer:
+        amounts = ("debitAmount", "creditAmount")
+        if prefixed := self._prefixed(query, ENTRY_FILTER_FIELDS, self.general_ledger.entries):
+            return self._page(url, query, [answered(r, decimal_as_string, amounts) for r in prefixed[0]])
         try:
             wanted = self._wanted(query, ENTRY_FILTER_FIELDS)
         except LineError as e:
@@ -365,6 +370,21 @@ class DynamicsSandbox:
             rows.sort(key=lambda entry: int(entry["entryNumber"]))
         amounts = ("debitAmount", "creditAmount")
         return self._page(url, query, [answered(r, decimal_as_string, amounts) for r in rows])
+
+    def _prefixed(
+        self, query: dict[str, str], fields: frozenset[str], rows: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]]] | None:
+        """Rows a `startswith` filter selects (in a 1-tuple, so that none found is still an answer)."""
+        try:
+            prefix = parse_prefix(query.get("$filter"), fields)
+        except LineError:
+            return None  # `_wanted` says why
+        if prefix is None:
+            return None
+        field, start = prefix
+        upper = Quirk.UPPER_CASE_CODES in self.quirks
+        start = start.upper() if upper else start
+        return ([row for row in rows if str(row.get(field, "")).startswith(start)],)
 
     def _wanted(self, query: dict[str, str], fields: frozenset[str]) -> dict[str, set[str]] | None:
         """The values a `$filter` asks for per field, as the stored Code fields hold them."""

@@ -18,6 +18,7 @@ from accsync_pipeline.sandbox.dynamics_journal import LineError
 _QUOTED = r"'((?:[^']|'')*)'"
 _TERM = re.compile(rf"\s*\(?\s*(\w+)\s+eq\s+{_QUOTED}\s*\)?\s*")
 _OR = re.compile(r"or\b")
+_STARTSWITH = re.compile(rf"\s*startswith\(\s*(\w+)\s*,\s*{_QUOTED}\s*\)\s*")
 _IN = re.compile(rf"\s*\(?\s*(\w+)\s+in\s+\(((?:\s*{_QUOTED}\s*,?)*)\)\s*\)?\s*")
 
 
@@ -46,6 +47,19 @@ def parse_filter(
         values = [value.replace("''", "'") for value in re.findall(_QUOTED, match.group(2))]
         return Wanted({field: frozenset(values)})
     return _eq_chain(expression.strip(), fields)
+
+
+def parse_prefix(expression: str | None, fields: frozenset[str]) -> tuple[str, str] | None:
+    """(field, prefix) of a lone `startswith(field,'prefix')` filter, else None.
+
+    `startswith` is among the functions "Using filter expressions in OData URIs" lists; on a
+    Code field it compares with the stored upper-case value, like `eq`.
+    """
+    match = _STARTSWITH.fullmatch(expression or "")
+    if match is None:
+        return None
+    _check_field(match.group(1), fields)
+    return match.group(1), match.group(2).replace("''", "'")
 
 
 def _eq_chain(expression: str, fields: frozenset[str]) -> Wanted:

@@ -35,6 +35,17 @@ class Ledger:
     def with_keys(self, keys: Iterable[str]) -> list[dict[str, Any]]:
         return [posting for key in dict.fromkeys(keys) for posting in self.by_key.get(key, [])]
 
+    def remove(self, key: str) -> int:
+        """Delete every posting whose key equals `key` without regard to case, as an accountant
+        deleting an entry by hand would; returns how many went."""
+        kept = [p for p in self.postings if str(p.get(self.key_field)).upper() != key.upper()]
+        removed = len(self.postings) - len(kept)
+        self.postings.clear()
+        self.by_key.clear()
+        self._index(kept)
+        self.save()
+        return removed
+
     def clear(self) -> None:
         self.postings.clear()
         self.by_key.clear()

@@ -51,6 +51,10 @@ class RunningSandbox:
     def postings(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/_sandbox/postings")["postings"])
 
+    def delete_postings(self, key: str) -> int:
+        """Delete a record's postings by its key, as if by hand in the ledger."""
+        return int(self._call("DELETE", "/_sandbox/postings", params={"key": key})["removed"])
+
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/_sandbox/stats")
 

@@ -222,6 +222,7 @@ class XledgerSandbox:
             first=first,
             after=after,
             keys=(filter or {}).get("extIdentifier_in"),
+            prefix=(filter or {}).get("extIdentifier_startsWith"),
             unrelated_items=self.faults.plan.unrelated_lookup_items,
             max_page_size=self.max_page_size,
         )

@@ -70,6 +70,7 @@ def gl_import_items_page(
     after: str | None,
     keys: list[str] | None,
     unrelated_items: int,
+    prefix: str | None = None,
     max_page_size: int,
 ) -> dict[str, Any]:
     """One page of `glImportItems`, in dbId order, without `endCursor`."""
@@ -80,10 +81,19 @@ def gl_import_items_page(
     size = min(first if first is not None else DEFAULT_FIRST, max_page_size)
     start = after_db_id(after)
     source: Iterable[dict[str, Any]]
-    if keys is None:
+    if keys is None and prefix is None:
         source = ledger.postings
     else:
-        matched = index.postings(keys)
+        # `extIdentifier_startsWith` is as unverified as `extIdentifier_in`: same case rule, same extras.
+        matched = (
+            index.postings(keys)
+            if keys is not None
+            else [
+                p
+                for p in ledger.postings
+                if str(p.get("extIdentifier") or "").upper().startswith(str(prefix).upper())
+            ]
+        )
         matched_ids = {posting["dbId"] for posting in matched}
         extra = itertools.islice(
             (p for p in ledger.postings if p["dbId"] not in matched_ids), unrelated_items

@@ -20,7 +20,7 @@ type Mutation {
   addGLImportItems(inputs: [AddGLImportItemsInput!]!): AddGLImportItemsConnection!
 }
 
-input GLImportItemFilter { extIdentifier_in: [String!] }
+input GLImportItemFilter { extIdentifier_in: [String!], extIdentifier_startsWith: String }
 input CodeRef { code: String! }
 
 input GLImportItemNodeInput {

@@ -60,7 +60,7 @@ def test_a_sync_with_old_failed_records_warns_per_partition_and_tags_the_run(
 
     assert success
     found = evaluations(dagster_instance, run_id)
-    assert len(found) >= 6  # TODO-RECON
+    assert len(found) == 8  # four checks on each export asset
     assert {e.partition for e in found.values()} == {"acme"}
     failed = found[("reimbursements", "failed_records")]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.WARN
