@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "org",
     "sync",
     "history",
+    "reconcile",
     "schedule",
     "sandbox",
     "run",

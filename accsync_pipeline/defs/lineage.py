@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 import sqlalchemy as sa
 
@@ -23,27 +25,33 @@ OWNERS = ["team:accsync"]
 APPROVED_RECORDS = dg.AssetKey("approved_records")
 
 
-@dg.observable_source_asset(
-    key=APPROVED_RECORDS,
-    group_name="accsync",
-    description="Approved expense records from the volunteer app (the source contract's `approved_records`).",
-    tags={"dagster/kind/sql": ""},
-)
-def approved_records(accsync_db: AccsyncDatabase) -> dg.ObserveResult:
-    """Counts the approved rows and notes the newest change; the data version follows the newest edit."""
-    with accsync_db.engine.connect() as conn:
-        count, newest, orgs = conn.execute(
-            sa.select(sa.func.count(), sa.func.max(A.c.updated_at), sa.func.count(sa.distinct(A.c.org_id)))
-        ).one()
-    newest_text = newest.isoformat() if newest is not None else "-"
-    return dg.ObserveResult(
-        data_version=dg.DataVersion(f"{count}@{newest_text}"),
-        metadata={
-            "approved_records": dg.MetadataValue.int(int(count)),
-            "organizations": dg.MetadataValue.int(int(orgs)),
-            "newest_change": dg.MetadataValue.text(newest_text),
-        },
+# The decorator is beta in Dagster 1.13; its warning would print on every load of the location.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+
+    @dg.observable_source_asset(
+        key=APPROVED_RECORDS,
+        group_name="accsync",
+        description="Approved expense records from the volunteer app (the source contract table).",
+        tags={"dagster/kind/sql": ""},
     )
+    def approved_records(accsync_db: AccsyncDatabase) -> dg.ObserveResult:
+        """Counts the approved rows and notes the newest change; the data version follows the newest edit."""
+        with accsync_db.engine.connect() as conn:
+            count, newest, orgs = conn.execute(
+                sa.select(
+                    sa.func.count(), sa.func.max(A.c.updated_at), sa.func.count(sa.distinct(A.c.org_id))
+                )
+            ).one()
+        newest_text = newest.isoformat() if newest is not None else "-"
+        return dg.ObserveResult(
+            data_version=dg.DataVersion(f"{count}@{newest_text}"),
+            metadata={
+                "approved_records": dg.MetadataValue.int(int(count)),
+                "organizations": dg.MetadataValue.int(int(orgs)),
+                "newest_change": dg.MetadataValue.text(newest_text),
+            },
+        )
 
 
 def ledger_specs(export_keys: list[dg.AssetKey]) -> list[dg.AssetSpec]:
