@@ -7,7 +7,7 @@ backoff) and launches ONE run for exactly those records, tagged `retry` with the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,7 +28,9 @@ from accsync_pipeline.service.pending import (
 )
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
+from accsync_pipeline.store import record_search
 from accsync_pipeline.store import records as record_store
+from accsync_pipeline.store.record_search import RecordSearch
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
 
 A = approved_records
@@ -155,6 +157,32 @@ def list_records(
     rows = [r._mapping for r in conn.execute(query)]
     errors = _failed_attempts(conn, org_id, [m["record_id"] for m in rows])
     return int(total), [_details(m, errors.get(m["record_id"], [])) for m in rows]
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of a search, how many match in all, and their money per currency."""
+
+    total: int
+    records: list[RecordDetails]
+    money: dict[str, Decimal]
+
+
+def search_records(conn: sa.Connection, search: RecordSearch) -> RecordPage:
+    """A page of the org's records as filtered, sorted and paged in SQL, with each one's latest errors."""
+    rows = record_search.page_of_records(conn, search)
+    errors = _failed_attempts(conn, search.org_id, [m["record_id"] for m in rows])
+    return RecordPage(
+        total=record_search.count_records(conn, search),
+        records=[_details(m, errors.get(m["record_id"], [])) for m in rows],
+        money=record_search.money_of_records(conn, search),
+    )
+
+
+def stream_records(conn: sa.Connection, search: RecordSearch) -> Iterator[RecordDetails]:
+    """Every matching record in the search's order, without error histories (for downloads)."""
+    for m in record_search.stream_records(conn, search):
+        yield _details(m, [])
 
 
 def _details(m: Any, errors: list[Attempt]) -> RecordDetails:

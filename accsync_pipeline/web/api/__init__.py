@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from accsync_pipeline.web.api import (
     events,
+    exports,
     integration,
     notifications,
     orgs,
@@ -20,5 +21,5 @@ from accsync_pipeline.web.api import (
 )
 
 router = APIRouter(prefix="/api")
-for _module in (session, orgs, sync, records, settings, integration, notifications, events):
+for _module in (session, orgs, sync, records, exports, settings, integration, notifications, events):
     router.include_router(_module.router)

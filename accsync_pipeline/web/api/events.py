@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import User
 from accsync_pipeline.service.status import org_statuses
+from accsync_pipeline.store import claims as claim_store
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store.schema import sync_runs
 from accsync_pipeline.web.api.models import OrgStatusOut, errors
@@ -54,6 +55,7 @@ class Watcher:
         self._status: dict[str, dict[str, Any]] = {}
         self._notifications: tuple[int, int | None] | None = None
         self._first = True
+        self._claims: dict[str, str] = {}
 
     def _recent_runs(self, conn: sa.Connection, now: datetime) -> list[Any]:
         query = sa.select(R).where(sa.or_(R.c.status == "started", R.c.finished_at >= now - RECENT))
@@ -74,6 +76,7 @@ class Watcher:
                     events.append(("run", data))
                     changed_orgs.add(data["org_id"])
                 self._runs[data["run_id"]] = data
+            events += self._claim_events(conn, changed_orgs)
             watched = [self._org_id] if self._org_id is not None else sorted(changed_orgs)
             if watched:
                 for status in org_statuses(conn, now, watched):
@@ -84,6 +87,22 @@ class Watcher:
             events += self._notification_events(conn)
         self._first = False
         return events
+
+    def _claim_events(self, conn: sa.Connection, changed_orgs: set[str]) -> list[Event]:
+        """A sync claimed by any process is queued from that moment: other screens hear it at once."""
+        claims = {c.org_id: c for c in claim_store.all_claims(conn)}
+        if self._org_id is not None:
+            claims = {k: v for k, v in claims.items() if k == self._org_id}
+        events: list[Event] = []
+        for org_id, claim in claims.items():
+            if self._claims.get(org_id) != claim.claim_token and org_id not in self._open_orgs():
+                events.append(("run", {"run_id": claim.run_id, "org_id": org_id, "status": "queued"}))
+                changed_orgs.add(org_id)
+        self._claims = {k: v.claim_token for k, v in claims.items()}
+        return events
+
+    def _open_orgs(self) -> set[str]:
+        return {d["org_id"] for d in self._runs.values() if d["status"] == "started"}
 
     def _notification_events(self, conn: sa.Connection) -> list[Event]:
         newest = notification_store.list_for_user(conn, self._user.user_id, limit=1)

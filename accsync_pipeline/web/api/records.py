@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import User
@@ -13,15 +14,16 @@ from accsync_pipeline.service.failed_records import (
     Attempt,
     NothingToRetry,
     RecordDetails,
-    RecordFilter,
-    list_records,
     record_history,
     retry_failed,
+    search_records,
 )
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
 from accsync_pipeline.service.sync_now import SyncDisabled
+from accsync_pipeline.store.record_search import RecordView
 from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, Now, VisibleOrg
+from accsync_pipeline.web.record_query import RecordQuery, record_query
 
 router = APIRouter(tags=["records"])
 MAX_IDS = 1000
@@ -71,11 +73,6 @@ class RecordOut(BaseModel):
     errors: list[AttemptOut] = Field(description="Newest failed attempts first")
 
 
-class RecordsOut(BaseModel):
-    total: int
-    records: list[RecordOut]
-
-
 class RetryIn(StrictIn):
     record_ids: list[str] | None = Field(
         default=None, max_length=MAX_IDS, description="None retries every failed record"
@@ -117,25 +114,37 @@ def _record_out(r: RecordDetails, user: User) -> RecordOut:
     )
 
 
+class RecordsOut(BaseModel):
+    total: int = Field(description="Records matching the filter, on every page")
+    money: dict[str, str] = Field(description='Their amounts summed per currency, e.g. {"NOK": "1234.50"}')
+    records: list[RecordOut]
+
+
 @router.get("/orgs/{org_id}/records", responses=errors(401, 404, 503))
 def records(
     org: VisibleOrg,
     user: CurrentUser,
     engine: DbEngine,
-    status_filter: Annotated[RecordFilter | None, Query(alias="status")] = None,
-    record_ids: Annotated[
-        str | None, Query(alias="records", description="Comma-separated record ids")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    query: Annotated[RecordQuery, Depends(record_query)],
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="Instead of page/per_page")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RecordsOut:
-    """The org's records by status and/or id, as the status screen and the alert links ask for them."""
-    ids = (
-        [i.strip() for i in record_ids.split(",") if i.strip()][:MAX_IDS] if record_ids is not None else None
-    )
+    """The org's records, filtered, sorted and paged in the database (the status screen's lists).
+
+    Filter by `status`, `q` (volunteer, record id, amount, error text or code), expense date
+    `from`/`to`, amount `min`/`max`, or `records` (ids); order by `sort` and `dir`; page by
+    `page`/`per_page`, or by `limit`/`offset`.
+    """
+    search = query.search(org.org_id, query.view or RecordView.ALL)
+    if limit is not None:
+        search = replace(search, limit=limit, offset=offset)
     with engine.connect() as conn:
-        total, page = list_records(conn, org.org_id, status_filter, ids, limit, offset)
-    return RecordsOut(total=total, records=[_record_out(r, user) for r in page])
+        found = search_records(conn, search)
+    return RecordsOut(
+        total=found.total,
+        money={currency: f"{amount:.2f}" for currency, amount in found.money.items()},
+        records=[_record_out(r, user) for r in found.records],
+    )
 
 
 @router.get("/orgs/{org_id}/records/{record_id}/history", responses=errors(401, 404, 503))

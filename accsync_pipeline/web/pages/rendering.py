@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,13 @@ def _started_by(running: Any) -> str:
     return ""
 
 
+def _retry_when(moment: datetime, timezone: str) -> str:
+    """When a failed record is tried again: ahead, or due (the next sync takes it)."""
+    if moment > datetime.now(UTC):
+        return f"Next automatic try at {format_datetime(moment, timezone)}"
+    return "Due for an automatic try: the next sync takes it"
+
+
 def _person(name: str, full: bool) -> str:
     return name if full else " ".join(f"{part[0]}." for part in name.split() if part)
 
@@ -81,6 +88,7 @@ templates.env.filters.update(
         "trigger_name": lambda trigger: TRIGGER_NAMES.get(trigger or "", trigger or "Unknown"),
         "started_by": _started_by,
         "person": _person,
+        "retry_when": _retry_when,
     }
 )
 

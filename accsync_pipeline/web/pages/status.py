@@ -7,24 +7,33 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig, User
-from accsync_pipeline.service.failed_records import RecordFilter, list_records, record_history
-from accsync_pipeline.service.launch import DagsterUnavailable
+from accsync_pipeline.service.failed_records import list_records, record_history, search_records
+from accsync_pipeline.service.launch import TERMINAL_STATUSES, DagsterUnavailable
 from accsync_pipeline.service.status import OrgStatus, org_status
 from accsync_pipeline.service.sync_now import SyncLauncher
+from accsync_pipeline.store import claims as claim_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store import users as user_store
+from accsync_pipeline.store.record_search import RecordView, view_counts
 from accsync_pipeline.web.deps import Now, get_launcher
 from accsync_pipeline.web.pages.errors import not_found
 from accsync_pipeline.web.pages.rendering import render
 from accsync_pipeline.web.pages.session import PageEngine, PageUser, find_visible_org, to_login, unread_count
+from accsync_pipeline.web.record_query import PAGE_SIZES, RecordQuery, record_query
 
 router = APIRouter()
-RECORDS_SHOWN = 200
+VIEW_LABELS = {
+    RecordView.FAILED: "Failed",
+    RecordView.PENDING: "Pending",
+    RecordView.SKIPPED: "Skipped",
+    RecordView.EXPORTED: "Exported",
+    RecordView.ALL: "All",
+}
 PageLauncher = Annotated[SyncLauncher, Depends(get_launcher)]
 
 
@@ -40,6 +49,17 @@ class RunningView:
     waiting: bool = False
 
 
+def _claim_is_over(launcher: SyncLauncher, run_id: str | None) -> bool:
+    """A claim whose run Dagster says has ended (the next launch takes it over); unknown counts as live."""
+    if run_id is None:
+        return False
+    try:
+        info = launcher.run_info(run_id)
+    except DagsterUnavailable:
+        return False
+    return info is not None and info.status in TERMINAL_STATUSES
+
+
 def _running(engine: Engine, launcher: SyncLauncher, status: OrgStatus) -> RunningView | None:
     with engine.connect() as conn:
         if status.running is not None:
@@ -52,7 +72,11 @@ def _running(engine: Engine, launcher: SyncLauncher, status: OrgStatus) -> Runni
                 run.trigger if run else None,
                 user.name if user else None,
             )
-    # Queued in Dagster but not yet begun: accsync has no summary for it yet, Dagster knows.
+        # Claimed by a launch (any process): queued at once, before Dagster has even started it.
+        claim = claim_store.find_claim(conn, status.org_id)
+    if claim is not None and not _claim_is_over(launcher, claim.run_id):
+        return RunningView(claim.run_id or "", 0, 0, None, None, waiting=True)
+    # Queued in Dagster but not yet begun (a run from the Dagster UI claims nothing): Dagster knows.
     try:
         active = launcher.active_run_id(status.org_id)
     except DagsterUnavailable:
@@ -70,30 +94,40 @@ def _status_context(
     return {"org": org, "status": status, "running": _running(engine, launcher, status)}
 
 
-def _split_ids(records: str | None) -> list[str] | None:
-    if not records:
-        return None
-    ids = [r.strip() for r in records.split(",") if r.strip()]
-    return ids or None
-
-
 def _records_context(
-    engine: Engine, user: User, org: OrgConfig, status: OrgStatus, view: str | None, records: str | None
+    engine: Engine,
+    user: User,
+    org: OrgConfig,
+    status: OrgStatus,
+    query: RecordQuery,
+    running: bool = False,
 ) -> dict[str, Any]:
-    chosen = view if view in ("failed", "pending") else ("failed" if status.failed else "pending")
-    only_ids = _split_ids(records)
+    """The record list as the URL asks for it: one page, filtered, sorted and summed in SQL."""
+    view = query.view or (RecordView.FAILED if status.failed else RecordView.PENDING)
+    query = query.with_view(view)
     with engine.connect() as conn:
-        total, rows = list_records(conn, org.org_id, RecordFilter(chosen), only_ids, limit=RECORDS_SHOWN)
-    query = {"status": chosen, **({"records": ",".join(only_ids)} if only_ids else {})}
+        found = search_records(conn, query.search(org.org_id, view))
+        counts = view_counts(conn, org.org_id)
+    pages = max(1, -(-found.total // query.per_page))
     return {
         "org": org,
-        "view": chosen,
-        "records": rows,
-        "more": total > len(rows),
-        "only_ids": only_ids,
+        "view": view.value,
+        "views": [(v.value, VIEW_LABELS[v], counts[v]) for v in RecordView],
+        "query": query,
+        "records": found.records,
+        "total": found.total,
+        "money": found.money,
+        "page": query.page,
+        "pages": pages,
+        "first_shown": (query.page - 1) * query.per_page + 1 if found.records else 0,
+        "last_shown": (query.page - 1) * query.per_page + len(found.records),
+        "page_sizes": PAGE_SIZES,
+        "only_ids": list(query.record_ids) if query.record_ids else None,
         "counts": {"failed": status.failed, "pending": status.pending},
         "timezone": org.timezone,
-        "records_query": urlencode(query),
+        "records_query": urlencode(query.params()),
+        "csv_url": f"/api/orgs/{org.org_id}/records.csv{query.url(page=1)}",
+        "sync_running": running,
         # Volunteers' names are their own org's business; platform administrators see initials.
         "full_names": not user.is_global_admin,
     }
@@ -107,8 +141,7 @@ def status_page(
     engine: PageEngine,
     launcher: PageLauncher,
     now: Now,
-    status: Annotated[str | None, Query()] = None,
-    records: Annotated[str | None, Query()] = None,
+    query: Annotated[RecordQuery, Depends(record_query)],
 ) -> Response:
     if user is None:
         return to_login(request)
@@ -116,7 +149,8 @@ def status_page(
     context = _status_context(engine, launcher, org, now) if org else None
     if org is None or context is None:
         return not_found(request, user, engine)
-    context.update(_records_context(engine, user, org, context["status"], status, records))
+    running = context["running"] is not None
+    context.update(_records_context(engine, user, org, context["status"], query, running))
     context.update({"title": f"{org.name}: status", "tab": "status", "timezone": org.timezone})
     return render(request, "org_status.html", context, user, unread_count(engine, user))
 
@@ -143,17 +177,18 @@ def records_fragment(
     user: PageUser,
     engine: PageEngine,
     now: Now,
-    status: Annotated[str | None, Query()] = None,
-    records: Annotated[str | None, Query()] = None,
+    query: Annotated[RecordQuery, Depends(record_query)],
 ) -> Response:
     org = _fragment_org(engine, user, org_id)
     if org is None or user is None:
         return Response("Not found", status_code=404 if user else 401)
     with engine.connect() as conn:
         current = org_status(conn, org.org_id, now)
+        claim = claim_store.find_claim(conn, org.org_id)
     if current is None:
         return Response("Not found", status_code=404)
-    context = _records_context(engine, user, org, current, status, records)
+    running = current.running is not None or claim is not None
+    context = _records_context(engine, user, org, current, query, running)
     return render(request, "fragments/records.html", context)
 
 
