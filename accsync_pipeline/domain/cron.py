@@ -12,6 +12,7 @@ daemon's own ticks across the Europe/Oslo clock changes, and fail if an upgrade 
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -268,6 +269,9 @@ def _missing_day_note(cron: str) -> str | None:
     return f"no run on the {ordinals} in months without that day"
 
 
+# cron_descriptor loads its locale file on every ExpressionDescriptor; a thousand orgs share a
+# handful of schedules, so each (cron, timezone) is described once per process.
+@functools.lru_cache(maxsize=4096)
 def describe_cron(cron: str, timezone: str = DEFAULT_TIMEZONE) -> str:
     """24-hour English for a cron expression, with the timezone named: "At 02:00, every day (Europe/Oslo)"."""
     normalised = validate_cron(cron)

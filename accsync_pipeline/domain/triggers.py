@@ -47,3 +47,18 @@ def plan_auto_retries(
             if org_id in orgs and orgs[org_id].enabled and org_id not in busy_set
         )
     )
+
+
+# Runs one sensor tick asks for at most: a thousand orgs due at once must not flood the run
+# queue in one tick, nor make one tick long enough to hold up the daemon's other sensors.
+MAX_RUNS_PER_TICK = 25
+
+
+def cap_launches(
+    wanted: Iterable[str], carried: Iterable[str], limit: int = MAX_RUNS_PER_TICK
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(launch now, carry to the next tick): orgs carried from the last tick go first, then by name."""
+    wanted_set = set(wanted)
+    first = [org_id for org_id in dict.fromkeys(carried) if org_id in wanted_set]
+    ordered = first + sorted(wanted_set - set(first))
+    return tuple(ordered[:limit]), tuple(ordered[limit:])

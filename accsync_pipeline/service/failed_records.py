@@ -137,11 +137,17 @@ def list_records(
 ) -> tuple[int, list[RecordDetails]]:
     """(how many match, one page of them ordered by record id) with each one's latest failed attempts."""
     clauses: list[sa.ColumnElement[bool]] = [A.c.org_id == org_id]
-    if status is not None:
+    if status == RecordFilter.PENDING:
+        # The waiting state rows (open-records index) and what intake would add, read after the
+        # org's intake mark: the size of the queue, not of the org's history.
+        waiting = sa.select(S.c.record_id).where(S.c.org_id == org_id, S.c.status.in_(WAITING_STATUSES))
+        pending_ids = sa.union_all(waiting, record_store.awaiting_intake_ids(conn, org_id)).subquery()
+        clauses.append(A.c.record_id.in_(sa.select(pending_ids.c.record_id)))
+    elif status is not None:
         clauses.append(_status_clause(status))
     if record_ids is not None:
         clauses.append(A.c.record_id.in_(list(record_ids)))
-    joined = A.outerjoin(S, S.c.record_id == A.c.record_id)
+    joined = A.outerjoin(S, record_store.state_of_source())
     total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(*clauses)).scalar_one()
     # The source row, and the state columns the source does not have (same-named ones come from the source).
     state = [c for c in S.c if c.name not in A.c]

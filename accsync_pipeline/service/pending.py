@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_runs
 
 A = approved_records
@@ -48,27 +49,30 @@ def outcome_unknown_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -
 
 def awaiting_intake() -> sa.ColumnElement[bool]:
     """Source rows that intake would make pending (use on `approved_records` outer-joined to state)."""
-    return sa.or_(
-        S.c.record_id.is_(None),
-        sa.and_(
-            S.c.status.in_([SyncStatus.SKIPPED, SyncStatus.FAILED]),
-            A.c.updated_at > S.c.source_updated_at,
-        ),
-    )
+    return record_store.awaiting_intake()
 
 
 def _with_state() -> sa.FromClause:
-    return A.outerjoin(S, S.c.record_id == A.c.record_id)
+    return A.outerjoin(S, record_store.state_of_source())
+
+
+OPEN_STATUSES = (*WAITING_STATUSES, SyncStatus.FAILED)
 
 
 def record_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
     """Per org: {"pending": n, "failed": n}, where pending includes what intake would take in.
 
-    Two grouped queries for any number of orgs; a failed record the app has since edited counts
-    as pending, not failed, because the next sync sends it again.
+    Sized for a thousand orgs and a million records: the state counts read the partial index of
+    open records (pending, in flight, failed), and what awaits intake is read only after each
+    org's intake mark. None of it grows with the number of records already exported or skipped.
+    A failed record the app has since edited counts as pending, not failed: the next sync sends it.
     """
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"pending": 0, "failed": 0})
-    state = sa.select(S.c.org_id, S.c.status, sa.func.count()).group_by(S.c.org_id, S.c.status)
+    state = (
+        sa.select(S.c.org_id, S.c.status, sa.func.count())
+        .where(S.c.status.in_(OPEN_STATUSES))
+        .group_by(S.c.org_id, S.c.status)
+    )
     if org_ids is not None:
         state = state.where(S.c.org_id.in_(list(org_ids)))
     for org_id, status, count in conn.execute(state):
@@ -76,18 +80,10 @@ def record_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[st
             counts[org_id]["pending"] += int(count)
         elif status == SyncStatus.FAILED:
             counts[org_id]["failed"] += int(count)
-    source = (
-        sa.select(A.c.org_id, S.c.status, sa.func.count())
-        .select_from(_with_state())
-        .where(awaiting_intake())
-        .group_by(A.c.org_id, S.c.status)
-    )
-    if org_ids is not None:
-        source = source.where(A.c.org_id.in_(list(org_ids)))
-    for org_id, status, count in conn.execute(source):
-        counts[org_id]["pending"] += int(count)
+    for org_id, _, status, _, _, count in record_store.awaiting_intake_counts(conn, org_ids):
+        counts[org_id]["pending"] += count
         if status == SyncStatus.FAILED:
-            counts[org_id]["failed"] -= int(count)
+            counts[org_id]["failed"] -= count
     return dict(counts)
 
 
@@ -97,20 +93,28 @@ def next_sync_by_type(
     """How many records of each type the next sync of the org would send, if it started at `now`.
 
     The queue the pipeline takes after intake: pending (and in flight), failed ones whose
-    automatic retry is due, and everything intake would add or reopen.
+    automatic retry is due, and everything intake would add or reopen. The queued state rows
+    are counted on the org's open-records index by their stored type (the one the pipeline
+    reads); what intake would add or reopen is counted by the source's type.
     """
-    queued = sa.or_(
-        S.c.status.in_(WAITING_STATUSES),
-        sa.and_(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now),
-        awaiting_intake(),
+    due = sa.and_(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now)
+    queued = (
+        sa.select(S.c.record_type, sa.func.count())
+        .where(
+            S.c.org_id == org_id, S.c.status.in_(OPEN_STATUSES), sa.or_(S.c.status.in_(WAITING_STATUSES), due)
+        )
+        .group_by(S.c.record_type)
     )
-    # The source's record type is the one intake would store (the app may have changed it).
-    query = (
-        sa.select(A.c.record_type, sa.func.count())
-        .select_from(_with_state())
-        .where(A.c.org_id == org_id, queued)
-        .group_by(A.c.record_type)
-    )
+    by_type: dict[str, int] = defaultdict(int)
+    for record_type, count in conn.execute(queued):
+        by_type[str(record_type)] += int(count)
+    for _, source_type, status, state_type, next_at, count in record_store.awaiting_intake_counts(
+        conn, [org_id], group_by_type=True
+    ):
+        if status == SyncStatus.FAILED and next_at is not None and next_at <= now:
+            # Queued already, counted above under its stored type; intake stores the source's.
+            by_type[str(state_type)] -= count
+        by_type[str(source_type)] += count
     if record_types is not None:
-        query = query.where(A.c.record_type.in_(list(record_types)))
-    return {str(record_type): int(count) for record_type, count in conn.execute(query)}
+        by_type = defaultdict(int, {t: n for t, n in by_type.items() if t in record_types})
+    return {t: n for t, n in by_type.items() if n > 0}

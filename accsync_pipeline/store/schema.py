@@ -85,9 +85,14 @@ approved_records = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # Approval sensor: records changed since its cursor.
     sa.Index(None, "updated_at", "record_id"),
-    # Intake of one org's new or edited records.
+    # Intake of one org's new or edited records, and what waits for intake after its mark.
     sa.Index(None, "org_id", "updated_at"),
+    # Per-org lists and joins to the state row, in record order.
+    sa.Index(None, "org_id", "record_id"),
 )
+
+# Records that still owe work: the partial index below holds only these.
+OPEN_CONDITION = "status IN ('pending', 'in_flight', 'failed')"
 
 record_sync_state = sa.Table(
     "record_sync_state",
@@ -120,6 +125,30 @@ record_sync_state = sa.Table(
     sa.Index(None, "status", "next_attempt_at"),
     # Staleness rule: oldest pending approval per org.
     sa.Index(None, "status", "approved_at"),
+    # Joins from the source carry org_id (`store.records.state_of_source`): one org, in record order.
+    sa.Index(None, "org_id", "record_id"),
+    # All-orgs counts (status pages, alert facts) read only the records still open. Exported and
+    # skipped records are nearly all of a million and are not in this index, so its size follows
+    # the work outstanding, not the history.
+    sa.Index(
+        "ix_record_sync_state_open_org_id_status",
+        "org_id",
+        "status",
+        postgresql_where=sa.text(OPEN_CONDITION),
+        sqlite_where=sa.text(OPEN_CONDITION),
+    ),
+)
+
+# Per org, how far intake has read the source: the newest source `updated_at` it had seen, minus
+# a margin for transactions that commit late. A source row before the mark has a state row
+# already (intake created it), so "what awaits intake" reads only the rows after the mark, never
+# the org's whole history. An org without a mark has never been taken in: all its rows count.
+org_intake_marks = sa.Table(
+    "org_intake_marks",
+    metadata,
+    sa.Column("org_id", sa.String(40), primary_key=True),
+    sa.Column("recount_after", UtcDateTime, nullable=False),
+    sa.Column("taken_in_at", UtcDateTime, nullable=False),
 )
 
 sync_attempts = sa.Table(

@@ -37,6 +37,15 @@ def org_admins(conn: sa.Connection, org_id: str) -> list[User]:
     return [_from_row(r) for r in conn.execute(query.order_by(users.c.user_id))]
 
 
+def org_admins_by_org(conn: sa.Connection) -> dict[str, list[str]]:
+    """Every org's administrators' user ids, in one query."""
+    query = sa.select(users.c.org_id, users.c.user_id).where(users.c.role == "org_admin")
+    found: dict[str, list[str]] = {}
+    for org_id, user_id in conn.execute(query.order_by(users.c.org_id, users.c.user_id)):
+        found.setdefault(org_id, []).append(user_id)
+    return found
+
+
 def global_admins(conn: sa.Connection) -> list[User]:
     query = sa.select(users).where(users.c.role == "global_admin").order_by(users.c.user_id)
     return [_from_row(r) for r in conn.execute(query)]

@@ -10,6 +10,7 @@ a second run, and the export tolerates seeing a record twice anyway.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import defaultdict
@@ -26,9 +27,10 @@ from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.domain.records import SyncStatus, Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
-from accsync_pipeline.domain.triggers import plan_approval_syncs
-from accsync_pipeline.service.dagster_runs import active_run_id
+from accsync_pipeline.domain.triggers import MAX_RUNS_PER_TICK, cap_launches, plan_approval_syncs
+from accsync_pipeline.service.dagster_runs import active_runs_by_org
 from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store.records import state_of_source
 from accsync_pipeline.store.schema import approved_records, record_sync_state
 
 BATCH = 10_000  # changes read per tick; the cursor moves on, the rest come next tick
@@ -59,7 +61,7 @@ def _awaiting_intake() -> sa.ColumnElement[bool]:
 def changed_orgs_since(conn: sa.Connection, after: tuple[str, str] | None) -> Changes:
     """Records changed after the cursor (ignoring edits of records in the ledger), and late ones behind it."""
     columns = (A.c.org_id, A.c.updated_at, A.c.record_id, S.c.status)
-    joined = A.outerjoin(S, S.c.record_id == A.c.record_id)
+    joined = A.outerjoin(S, state_of_source())
     query = sa.select(*columns).select_from(joined).order_by(A.c.updated_at, A.c.record_id).limit(BATCH)
     late: list[sa.Row[Any, Any, Any, Any]] = []
     if after is not None:
@@ -96,7 +98,8 @@ def digest(rows: Iterable[Row]) -> str:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Every 15 s: orgs that sync on approval and have new or edited approved records get one "
-        "`approval` run each; an org already syncing waits for its turn. Records committed late "
+        "`approval` run each; an org already syncing waits for its turn, and orgs beyond "
+        f"{MAX_RUNS_PER_TICK} runs per tick go first next tick. Records committed late "
         f"(up to {int(OVERLAP.total_seconds() // 60)} minutes behind the newest) are still noticed."
     ),
 )
@@ -112,9 +115,15 @@ def approval_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncData
     # Late records only: a sync for exactly these records was launched already.
     late_reasons = {o for o, d in digests.items() if o not in changes.new_orgs and sent.get(o) != d}
     candidates = changes.new_orgs | late_reasons | set(state.get("waiting", []))
-    busy = {org_id for org_id in candidates if active_run_id(context.instance, org_id)}
+    active = active_runs_by_org(context.instance)  # one run-storage query for every org
+    busy = {org_id for org_id in candidates if org_id in active}
     # A busy org with late records only need not wait: the window shows them again next tick.
-    plan = plan_approval_syncs(changes.new_orgs | (late_reasons - busy), state.get("waiting", []), orgs, busy)
+    planned = plan_approval_syncs(
+        changes.new_orgs | (late_reasons - busy), state.get("waiting", []), orgs, busy
+    )
+    # Capped per tick; orgs over the cap wait in the cursor and go first next tick.
+    launch, over_cap = cap_launches(planned.launch, state.get("waiting", []))
+    plan = dataclasses.replace(planned, launch=launch, waiting=(*over_cap, *planned.waiting))
     known = set(context.instance.get_dynamic_partitions(organization_partitions.name or "organization"))
     new_partitions = sorted(set(plan.launch) - known)
     # Orgs whose wanting records are gone (taken in) drop out, which keeps the cursor small.

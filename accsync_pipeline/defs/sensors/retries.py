@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import sqlalchemy as sa
 
@@ -9,9 +11,9 @@ from accsync_pipeline.defs.jobs import sync_job
 from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.domain.records import SyncStatus, Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
-from accsync_pipeline.domain.triggers import plan_auto_retries
+from accsync_pipeline.domain.triggers import MAX_RUNS_PER_TICK, cap_launches, plan_auto_retries
+from accsync_pipeline.service.dagster_runs import active_runs_by_org
 from accsync_pipeline.service.export import utc_now
-from accsync_pipeline.service.dagster_runs import active_run_id
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.schema import record_sync_state as S
 
@@ -22,7 +24,8 @@ from accsync_pipeline.store.schema import record_sync_state as S
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Every 60 s: one `auto_retry` run per org whose failed records' backoff has come due "
-        "(transient failures only; records the ledger rejected wait for a fix or a manual retry)."
+        "(transient failures only; records the ledger rejected wait for a fix or a manual retry). "
+        f"At most {MAX_RUNS_PER_TICK} runs per tick; the orgs left over go first next tick."
     ),
 )
 def auto_retry_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDatabase) -> dg.SensorResult:
@@ -36,11 +39,14 @@ def auto_retry_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDa
         ).all()
         orgs = {o.org_id: o for o in org_store.list_orgs(conn)}
     due_at = {org_id: first_due for org_id, first_due in due}
-    busy = [org_id for org_id in due_at if active_run_id(context.instance, org_id)]
-    launch = plan_auto_retries(due_at, orgs, busy)
+    busy = active_runs_by_org(context.instance)  # one run-storage query for every org
+    carried = json.loads(context.cursor).get("carried", []) if context.cursor else []
+    launch, rest = cap_launches(plan_auto_retries(due_at, orgs, busy), carried)
+    cursor = json.dumps({"carried": list(rest)})
     if not launch:
-        return dg.SensorResult(skip_reason="no failed records are due for an automatic retry")
+        return dg.SensorResult(skip_reason="no failed records are due for an automatic retry", cursor=cursor)
     return dg.SensorResult(
+        cursor=cursor,
         run_requests=[
             dg.RunRequest(
                 partition_key=org_id,
@@ -49,5 +55,5 @@ def auto_retry_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDa
                 run_key=f"auto_retry:{org_id}:{due_at[org_id].isoformat()}",
             )
             for org_id in launch
-        ]
+        ],
     )
