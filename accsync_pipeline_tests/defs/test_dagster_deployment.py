@@ -28,6 +28,7 @@ from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.schema import record_sync_state
 from accsync_pipeline_tests.dagster_fixtures import DagsterStack, dagster_stack  # noqa: F401
 from accsync_pipeline_tests.factories import add_org_with_admin, add_sources, sandbox_org
+from accsync_pipeline_tests.ledger_counts import key_counts
 from accsync_pipeline_tests.sandbox_fixtures import dynamics_settings
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,12 @@ def wait_for(predicate: object, timeout: float = 120, what: str = "condition") -
 
 
 def ledger_counts(sandbox: RunningSandbox) -> Counter[str]:
-    return Counter(p["externalDocumentNumber"] for p in sandbox.postings())
+    """Upper-cased key → records under it, journal lines and posted entries alike."""
+    return key_counts(sandbox, "dynamics")
+
+
+def upper_keys(org_id: str, record_ids: list[str]) -> set[str]:
+    return {idempotency_key(org_id, rid).upper() for rid in record_ids}
 
 
 def launch_bypassing_the_check(dagster: DagsterGraphQL, request: SyncRequest) -> str:
@@ -95,12 +101,12 @@ def test_runs_of_one_org_never_overlap_whatever_launched_them(
     assert records[first].end_time is not None and records[second].start_time is not None
     assert records[first].end_time <= records[second].start_time
     ledger = ledger_counts(dynamics_sandbox)
-    assert set(ledger) == {idempotency_key("queued", rid) for rid in ids} and set(ledger.values()) == {1}
+    assert set(ledger) == upper_keys("queued", ids) and set(ledger.values()) == {1}
     dagster.close()
     engine.dispose()
 
 
-def test_a_run_process_killed_mid_export_loses_nothing_and_posts_nothing_twice(
+def test_a_run_process_killed_mid_export_with_journal_postings_loses_nothing_and_posts_nothing_twice(
     dagster_stack: DagsterStack,  # noqa: F811
     dynamics_sandbox: RunningSandbox,
 ) -> None:
@@ -109,7 +115,9 @@ def test_a_run_process_killed_mid_export_loses_nothing_and_posts_nothing_twice(
         org = sandbox_org("killed", "dynamics", dynamics_settings(dynamics_sandbox, max_concurrency=1))
         add_org_with_admin(conn, org)
         ids = add_sources(conn, "killed", 1000, prefix="K")
-    dynamics_sandbox.set_faults(latency_ms=400)
+    # An accountant posts the journal every 150 lines: records sent before the kill leave
+    # journalLines, so recovery must find them among the general ledger entries.
+    dynamics_sandbox.set_faults(latency_ms=400, post_journal_every=150)
     env = {k: v for k, v in os.environ.items() if k != "ACCSYNC_DAGSTER_URL"}  # run in the child process
     child = subprocess.Popen(
         [sys.executable, "-m", "accsync_pipeline.cli", "sync", "--org", "killed"],
@@ -138,13 +146,14 @@ def test_a_run_process_killed_mid_export_loses_nothing_and_posts_nothing_twice(
     killed_run = dagster_stack.instance.get_runs(dg.RunsFilter(tags={"accsync/org": "killed"}))[0]
     dagster_stack.instance.report_run_failed(killed_run)
 
+    assert any(p.get("state") == "posted" for p in dynamics_sandbox.postings())
     dynamics_sandbox.set_faults(latency_ms=0)
     dagster = DagsterGraphQL(dagster_stack.url)
     run_id = dagster.launch_sync(SyncRequest("killed", "manual", "killed.admin"))
     wait_for(lambda: dagster.run_status(run_id) in TERMINAL, timeout=180, what="the recovery run")
     assert dagster.run_status(run_id) == "SUCCESS"
     ledger = ledger_counts(dynamics_sandbox)
-    assert set(ledger) == {idempotency_key("killed", rid) for rid in ids}
+    assert set(ledger) == upper_keys("killed", ids)
     assert set(ledger.values()) == {1}, "a record was posted twice"
     with engine.connect() as conn:
         final = Counter(
@@ -234,6 +243,6 @@ def test_a_partition_materialized_from_the_dagster_ui_gets_the_sync_log_tags(
     run = dagster_stack.instance.get_run_by_id(run_id)
     assert run is not None
     assert run.tags["accsync/org"] == "fromui" and run.tags["accsync/trigger"] == "manual"
-    assert set(ledger_counts(dynamics_sandbox)) == {idempotency_key("fromui", rid) for rid in ids}
+    assert set(ledger_counts(dynamics_sandbox)) == upper_keys("fromui", ids)
     dagster.close()
     engine.dispose()
