@@ -12,6 +12,7 @@ from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.org import load_org
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES
 from accsync_pipeline.domain.records import Trigger
+from accsync_pipeline.domain.run_tags import VIA_CLI
 from accsync_pipeline.service import in_process
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
@@ -100,7 +101,7 @@ def command(org_id: str, types: str | None, user_id: str | None, wait: bool) -> 
         raise UserError(
             f"{org_id}'s integration is disabled; enable it with `accsync org set {org_id} --enable`"
         )
-    request = SyncRequest(org_id, Trigger.MANUAL.value, user_id, None, _parse_types(types))
+    request = SyncRequest(org_id, Trigger.MANUAL.value, user_id, None, _parse_types(types), via=VIA_CLI)
     url = os.environ.get("ACCSYNC_DAGSTER_URL")
     try:
         if url:

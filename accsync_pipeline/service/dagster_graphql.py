@@ -34,6 +34,14 @@ RUN_STATUS = """
 query RunStatus($runId: ID!) {
   runOrError(runId: $runId) { __typename ... on Run { status } ... on Error { message } }
 }"""
+TERMINATE = """
+mutation Terminate($runId: String!) {
+  terminateRun(runId: $runId) {
+    __typename
+    ... on TerminateRunSuccess { run { runId status } }
+    ... on Error { message }
+  }
+}"""
 ADD_PARTITION = """
 mutation AddPartition($selector: RepositorySelector!, $name: String!, $key: String!) {
   addDynamicPartition(repositorySelector: $selector, partitionsDefName: $name, partitionKey: $key) {
@@ -114,6 +122,15 @@ class DagsterGraphQL:
         if data["__typename"] != "Run":
             raise DagsterUnavailable(data.get("message", data["__typename"]))
         return str(data["status"])
+
+    def terminate_run(self, run_id: str) -> str:
+        """Ask Dagster to terminate the run (its run launcher stops the worker); the run's new status."""
+        data = self.execute(TERMINATE, {"runId": run_id})["terminateRun"]
+        if data["__typename"] != "TerminateRunSuccess":
+            raise DagsterUnavailable(
+                f"Dagster did not cancel the run: {data.get('message', data['__typename'])}"
+            )
+        return str(data["run"]["status"])
 
     def reload_location(self) -> None:
         """Reload the code location so that changed schedules show at once in the UI and the daemon."""

@@ -36,6 +36,8 @@ class RunHistoryEntry:
     # Records the run took (0 when unknown), and why it failed, in words.
     total: int = 0
     error: str | None = None
+    # The run's tags as Dagster keeps them: what started it (`domain.run_starter`).
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -94,6 +96,7 @@ def org_history(
             ended_at=_time(record.end_time),
             trigger=run.tags.get(TRIGGER_TAG),
             user_id=run.tags.get(USER_TAG),
+            tags=dict(run.tags),
         )
         events = instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=100

@@ -44,10 +44,11 @@ class SyncRequest:
     user_id: str | None = None
     record_ids: Sequence[str] | None = None
     record_types: Sequence[str] | None = None
+    via: str | None = None  # "cli" when `accsync sync` launched it
 
     @property
     def tags(self) -> dict[str, str]:
-        return sync_run_tags(self.org_id, self.trigger, self.user_id)
+        return sync_run_tags(self.org_id, self.trigger, self.user_id, self.via)
 
     @property
     def run_config(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -322,3 +322,24 @@ def resolving_attempts(conn: sa.Connection, record_id: str, run_ids: Sequence[st
         T.c.outcome.in_(["exported", "recovered"]),
     )
     return {row.run_id: row for row in conn.execute(query)}
+
+
+def money_of_next_sync(
+    conn: sa.Connection, org_id: str, now: datetime, record_types: Sequence[str] | None = None
+) -> dict[str, Decimal]:
+    """The amounts per currency that a sync started now would send (what Sync Now's count counts)."""
+    queued = sa.or_(
+        S.c.status.in_(WAITING_STATUSES),
+        sa.and_(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now),
+        awaiting_intake(),
+    )
+    query = (
+        sa.select(A.c.currency, _cents(A.c.amount))
+        .select_from(_joined())
+        .where(A.c.org_id == org_id, queued)
+        .group_by(A.c.currency)
+        .order_by(A.c.currency)
+    )
+    if record_types is not None:
+        query = query.where(A.c.record_type.in_(list(record_types)))
+    return _by_currency(conn.execute(query))

@@ -47,6 +47,9 @@ def test_the_preview_counts_what_a_sync_would_send_without_writing(api: Api, see
         "enabled": True,
         "total": 8,
         "by_type": {"reimbursement": 6, "honorarium": 2},
+        # 8 records of kr 1 234,50, summed exactly: the confirmation says how much money goes.
+        "amounts": {"NOK": "9876.00"},
+        "amount_text": "kr\u00a09\u00a0876,00",
     }
     with api.engine.connect() as conn:
         assert conn.execute(sa.select(record_sync_state)).all() == before

@@ -15,11 +15,12 @@ from accsync_pipeline.web.api import (
     notifications,
     orgs,
     records,
+    runs,
     session,
     settings,
     sync,
 )
 
 router = APIRouter(prefix="/api")
-for _module in (session, orgs, sync, records, exports, settings, integration, notifications, events):
+for _module in (session, orgs, sync, runs, records, exports, settings, integration, notifications, events):
     router.include_router(_module.router)

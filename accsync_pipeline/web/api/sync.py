@@ -14,8 +14,10 @@ from pydantic import BaseModel, Field
 from accsync_pipeline.service.history import RunHistoryEntry, org_history
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
 from accsync_pipeline.service.sync_now import SyncDisabled, preview, run_progress, start_sync
+from accsync_pipeline.store.record_search import money_of_next_sync
 from accsync_pipeline.web.api.models import errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, Now, VisibleOrg, get_dagster_instance
+from accsync_pipeline.web.formatting import format_money
 
 router = APIRouter(tags=["sync"])
 
@@ -25,6 +27,8 @@ class PreviewOut(BaseModel):
     enabled: bool
     total: int
     by_type: dict[str, int]
+    amounts: dict[str, str] = Field(default_factory=dict, description='Per currency: {"NOK": "1234.50"}')
+    amount_text: str = Field(default="", description="The amounts as the screens write them: kr 1 234,50")
 
 
 class LaunchedOut(BaseModel):
@@ -78,7 +82,15 @@ def sync_preview(org: VisibleOrg, engine: DbEngine, now: Now) -> PreviewOut:
     """How many records of each included type a sync started now would send."""
     with engine.connect() as conn:
         found = preview(conn, org, now)
-    return PreviewOut(org_id=found.org_id, enabled=found.enabled, total=found.total, by_type=found.by_type)
+        money = money_of_next_sync(conn, org.org_id, now, org.record_types)
+    return PreviewOut(
+        org_id=found.org_id,
+        enabled=found.enabled,
+        total=found.total,
+        by_type=found.by_type,
+        amounts={currency: f"{amount:.2f}" for currency, amount in money.items()},
+        amount_text=" + ".join(format_money(amount, currency) for currency, amount in money.items()),
+    )
 
 
 @router.post(

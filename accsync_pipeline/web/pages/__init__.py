@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from accsync_pipeline.web.pages import history, home, settings, status
+from accsync_pipeline.web.pages import history, home, runs, settings, status
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -17,6 +17,7 @@ router.include_router(home.router)
 router.include_router(settings.router)
 router.include_router(status.router)
 router.include_router(history.router)
+router.include_router(runs.router)
 
 
 def static_files() -> StaticFiles:

@@ -8,7 +8,9 @@ import dagster as dg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from accsync_pipeline.domain.run_starter import started_by
 from accsync_pipeline.service.history import org_history
+from accsync_pipeline.store import record_search
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.web.deps import Now, get_dagster_instance
 from accsync_pipeline.web.pages.chart import daily_chart, per_day, today_in
@@ -37,9 +39,12 @@ def history_page(
     runs = org_history(instance, org.org_id, RUNS_SHOWN, engine)
     with engine.connect() as conn:
         names = {u.user_id: u.name for u in user_store.list_users(conn)}
+        money = record_search.run_money(conn, [r.run_id for r in runs])
     context = {
         "org": org,
         "runs": runs,
+        "starters": {r.run_id: started_by(r.tags, names) for r in runs},
+        "money": money,
         "user_names": names,
         "chart": daily_chart(per_day(runs, org.timezone), today_in(org.timezone, now)),
         "tab": "history",

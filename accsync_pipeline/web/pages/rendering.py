@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,29 @@ def _retry_when(moment: datetime, timezone: str) -> str:
     return "Due for an automatic try: the next sync takes it"
 
 
+def _money_map(amounts: dict[str, Decimal]) -> str:
+    """`kr 1 234,50`, or `kr 1 234,50 + EUR 12,00` when records in other currencies are among them."""
+    return " + ".join(format_money(amount, currency) for currency, amount in amounts.items()) or "kr 0,00"
+
+
+def _duration(span: timedelta | None) -> str:
+    """`2 h 5 min`, `3 min 12 s`, `8 s`; "not known" without one."""
+    if span is None:
+        return "not known"
+    seconds = max(0, int(span.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _label(value: str | None) -> str:
+    """A stored word as people read it: `in_flight` → `In flight`, never `In_flight`."""
+    text = (value or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def _person(name: str, full: bool) -> str:
     return name if full else " ".join(f"{part[0]}." for part in name.split() if part)
 
@@ -89,6 +112,9 @@ templates.env.filters.update(
         "started_by": _started_by,
         "person": _person,
         "retry_when": _retry_when,
+        "money_map": _money_map,
+        "duration": _duration,
+        "label": _label,
     }
 )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import dagster as dg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.engine import Engine
@@ -14,13 +15,14 @@ from sqlalchemy.engine import Engine
 from accsync_pipeline.domain.org import OrgConfig, User
 from accsync_pipeline.service.failed_records import list_records, record_history, search_records
 from accsync_pipeline.service.launch import TERMINAL_STATUSES, DagsterUnavailable
+from accsync_pipeline.service.run_details import retry_state
 from accsync_pipeline.service.status import OrgStatus, org_status
 from accsync_pipeline.service.sync_now import SyncLauncher
 from accsync_pipeline.store import claims as claim_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.record_search import RecordView, view_counts
-from accsync_pipeline.web.deps import Now, get_launcher
+from accsync_pipeline.web.deps import Now, get_dagster_instance, get_launcher
 from accsync_pipeline.web.pages.errors import not_found
 from accsync_pipeline.web.pages.rendering import render
 from accsync_pipeline.web.pages.session import PageEngine, PageUser, find_visible_org, to_login, unread_count
@@ -35,6 +37,7 @@ VIEW_LABELS = {
     RecordView.ALL: "All",
 }
 PageLauncher = Annotated[SyncLauncher, Depends(get_launcher)]
+PageInstance = Annotated[dg.DagsterInstance, Depends(get_dagster_instance)]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class RunningView:
     trigger: str | None
     user_name: str | None
     waiting: bool = False
+    retry: str | None = None  # "Retry 2 of 3 in 60 s" while Dagster waits to try the batch again
 
 
 def _claim_is_over(launcher: SyncLauncher, run_id: str | None) -> bool:
@@ -84,14 +88,24 @@ def _running(engine: Engine, launcher: SyncLauncher, status: OrgStatus) -> Runni
     return RunningView(active, 0, 0, None, None, waiting=True) if active else None
 
 
+def _with_retry_state(
+    running: RunningView | None, instance: dg.DagsterInstance, org: OrgConfig, now: datetime
+) -> RunningView | None:
+    if running is None or running.waiting or not running.run_id:
+        return running
+    state = retry_state(instance, running.run_id, org.retry.max_retries, now)
+    return replace(running, retry=state.text) if state else running
+
+
 def _status_context(
-    engine: Engine, launcher: SyncLauncher, org: OrgConfig, now: datetime
+    engine: Engine, launcher: SyncLauncher, org: OrgConfig, now: datetime, instance: dg.DagsterInstance
 ) -> dict[str, Any] | None:
     with engine.connect() as conn:
         status = org_status(conn, org.org_id, now)
     if status is None:
         return None
-    return {"org": org, "status": status, "running": _running(engine, launcher, status)}
+    running = _with_retry_state(_running(engine, launcher, status), instance, org, now)
+    return {"org": org, "status": status, "running": running}
 
 
 def _records_context(
@@ -141,12 +155,13 @@ def status_page(
     engine: PageEngine,
     launcher: PageLauncher,
     now: Now,
+    instance: PageInstance,
     query: Annotated[RecordQuery, Depends(record_query)],
 ) -> Response:
     if user is None:
         return to_login(request)
     org = find_visible_org(engine, user, org_id)
-    context = _status_context(engine, launcher, org, now) if org else None
+    context = _status_context(engine, launcher, org, now, instance) if org else None
     if org is None or context is None:
         return not_found(request, user, engine)
     running = context["running"] is not None
@@ -161,10 +176,16 @@ def _fragment_org(engine: Engine, user: User | None, org_id: str) -> OrgConfig |
 
 @router.get("/orgs/{org_id}/fragments/status", response_class=HTMLResponse)
 def status_fragment(
-    request: Request, org_id: str, user: PageUser, engine: PageEngine, launcher: PageLauncher, now: Now
+    request: Request,
+    org_id: str,
+    user: PageUser,
+    engine: PageEngine,
+    launcher: PageLauncher,
+    now: Now,
+    instance: PageInstance,
 ) -> Response:
     org = _fragment_org(engine, user, org_id)
-    context = _status_context(engine, launcher, org, now) if org else None
+    context = _status_context(engine, launcher, org, now, instance) if org else None
     if context is None:
         return Response("Not found", status_code=404 if user else 401)
     return render(request, "fragments/status.html", context)
@@ -210,6 +231,8 @@ def record_page(
         "org": org,
         "record": found[0],
         "attempts": attempts,
+        # The successful attempt of each run that later sent a failed try: its time and trigger.
+        "sent_by": {a.run_id: a for a in attempts if a.outcome in ("exported", "recovered")},
         "full_names": not user.is_global_admin,
         "tab": "status",
         "title": f"Record {record_id}",

@@ -35,7 +35,23 @@
         await refreshRecords();
       }
       wasRunning = running;
+      syncRetryButtons();
       keepPolling();
+    }
+
+    // While a sync is queued or running, retrying waits: the buttons say so instead of answering 409.
+    function syncRetryButtons() {
+      const running = isRunning();
+      const all = document.getElementById("retry-all");
+      const wait = document.getElementById("retry-wait");
+      const state = panel.querySelector("[data-running]");
+      if (all) {
+        all.disabled = running || !(state && Number(state.dataset.failed) > 0);
+        if (running) all.setAttribute("aria-describedby", "retry-wait");
+        else all.removeAttribute("aria-describedby");
+      }
+      if (wait) wait.hidden = !running;
+      updateSelection();
     }
 
     // While a sync runs, its progress is polled as well: the event stream may be buffered on the way.
@@ -90,7 +106,8 @@
       } else {
         const word = total === 1 ? "record" : "records";
         const detail = typeWords(preview.data.by_type);
-        dialogText.textContent = `${total} ${word} will be synced to ${system}${detail ? ` (${detail})` : ""}.`;
+        const money = preview.data.amount_text ? `, ${preview.data.amount_text} in all` : "";
+        dialogText.textContent = `${total} ${word} will be synced to ${system}${detail ? ` (${detail})` : ""}${money}.`;
         confirmButton.textContent = `Sync ${total} ${word}`;
       }
       dialogText.dataset.total = String(total);
@@ -135,7 +152,7 @@
       const label = document.getElementById("selected-count");
       if (!button || !label) return;
       const count = selectedIds().length;
-      button.disabled = count === 0;
+      button.disabled = count === 0 || isRunning();
       button.textContent = count ? `Retry selected (${count})` : "Retry selected";
       label.textContent = count ? `${count} selected` : "None selected";
       const all = document.getElementById("select-all");
@@ -158,7 +175,11 @@
       const status = document.getElementById("retry-status");
       const result = await api("POST", `/api/orgs/${encodeURIComponent(orgId)}/retry`, { record_ids: recordIds });
       if (!result.ok) {
-        setStatus(status, errorText(result.data, "The retry could not be started."), "error-text");
+        const text = result.status === 409
+          ? "A sync is queued or running, or nothing is left to retry. Try again when the sync has finished."
+          : errorText(result.data, "The retry could not be started.");
+        setStatus(status, text, "error-text");
+        await refreshStatus();
         return;
       }
       const ids = result.data && (result.data.record_ids || result.data.retried);

@@ -1,0 +1,63 @@
+"""Cancelling a queued or running sync (Dagster's run termination)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel
+
+from accsync_pipeline.service.launch import DagsterUnavailable
+from accsync_pipeline.service.run_cancel import (
+    RunNotCancellable,
+    RunTerminator,
+    cancel_run,
+    graphql_terminator,
+)
+from accsync_pipeline.web.api.models import errors
+from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, VisibleOrg
+
+router = APIRouter(tags=["sync"])
+
+
+def get_terminator() -> Iterator[RunTerminator]:
+    terminator = graphql_terminator()
+    try:
+        yield terminator
+    finally:
+        terminator.close()
+
+
+Terminator = Annotated[RunTerminator, Depends(get_terminator)]
+
+
+class CancelledOut(BaseModel):
+    run_id: str
+    status: str
+
+
+@router.post(
+    "/orgs/{org_id}/runs/{run_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(401, 403, 404, 409, 503),
+)
+def cancel(
+    org: VisibleOrg,
+    user: CurrentUser,
+    run_id: str,
+    engine: DbEngine,
+    launcher: Launcher,
+    terminator: Terminator,
+) -> CancelledOut:
+    """Cancel the org's queued or running sync; 409 once it has ended. Records in flight are looked up
+    in the ledger by the next sync, so nothing is posted twice."""
+    try:
+        with engine.connect() as conn:
+            new_status = cancel_run(conn, launcher, terminator, org.org_id, run_id)
+    except RunNotCancellable as e:
+        code = status.HTTP_404_NOT_FOUND if str(e) == "run not found" else status.HTTP_409_CONFLICT
+        raise HTTPException(code, str(e)) from None
+    except DagsterUnavailable as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    return CancelledOut(run_id=run_id, status=new_status)

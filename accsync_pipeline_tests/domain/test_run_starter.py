@@ -1,0 +1,39 @@
+"""Every sync run says what started it: table of tags to words."""
+
+from __future__ import annotations
+
+import pytest
+
+from accsync_pipeline.domain.run_starter import started_by
+
+NAMES = {"kari.admin": "Kari Nordmann"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"accsync/trigger": "manual", "accsync/user": "kari.admin"}, "Sync Now by Kari Nordmann"),
+        ({"accsync/trigger": "manual", "accsync/user": "ops", "accsync/via": "cli"}, "Command line by ops"),
+        ({"accsync/trigger": "manual", "accsync/via": "cli"}, "Command line"),
+        ({"accsync/trigger": "schedule", "dagster/schedule_name": "hlf_sync"}, "Schedule"),
+        ({"accsync/trigger": "approval", "dagster/sensor_name": "approvals"}, "Approval sensor"),
+        ({"accsync/trigger": "auto_retry"}, "Automatic retry (retry sensor)"),
+        (
+            {"accsync/trigger": "retry", "accsync/user": "kari.admin"},
+            "Retry of failed records by Kari Nordmann",
+        ),
+        (
+            {"accsync/trigger": "manual", "accsync/user": "unknown", "dagster/parent_run_id": "p"},
+            "Re-execution in the Dagster UI",
+        ),
+        ({"dagster/partition": "hlf", "dagster/backfill": "b1"}, "Backfill in the Dagster UI"),
+        ({"dagster/partition": "hlf"}, "Dagster UI"),
+        ({"accsync/trigger": "manual"}, "Dagster UI"),
+        (
+            {"accsync/trigger": "schedule", "dagster/retry_number": "1"},
+            "Dagster's automatic run retry (attempt 1)",
+        ),
+    ],
+)
+def test_each_run_names_its_starter(tags: dict[str, str], expected: str) -> None:
+    assert started_by(tags, NAMES) == expected
