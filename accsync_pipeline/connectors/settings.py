@@ -16,7 +16,7 @@ from accsync_pipeline.connectors.errors import ConfigurationError
 
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
-        raise ValueError("must be an http(s) URL, e.g. https://demo.xledger.net")
+        raise ValueError("must be an http(s) URL starting with https://")
     return value.rstrip("/")
 
 

@@ -104,7 +104,7 @@ def status_note(status: str, skip_reason: str | None = None) -> str:
     """A record's status in words: 'Being sent now' only while the run sending it is live."""
     if status == SyncStatus.SKIPPED and skip_reason:
         return f"Was skipped: {skip_reason}"
-    return _STATUS_NOTES.get(status, status.capitalize())
+    return _STATUS_NOTES.get(status, status.replace("_", " ").capitalize())
 
 
 def _status_clause(status: RecordFilter) -> sa.ColumnElement[bool]:

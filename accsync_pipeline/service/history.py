@@ -59,7 +59,7 @@ _PLAIN_OUTCOMES = {
 def outcome_text(status: str, exported: int, total: int, error: str | None) -> str:
     """'Completed', or for a failed run what it posted before it stopped and why."""
     if status != "FAILURE":
-        return _PLAIN_OUTCOMES.get(status, status.capitalize())
+        return _PLAIN_OUTCOMES.get(status, status.replace("_", " ").capitalize())
     if exported:
         of = f" of {total}" if total >= exported else ""
         done = f"Failed after exporting {exported}{of}"

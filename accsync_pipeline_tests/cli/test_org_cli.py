@@ -144,7 +144,7 @@ def test_missing_and_malformed_settings_are_refused_with_their_keys(cli_env: str
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "Error: nothing saved:",
-        "  base_url: must be an http(s) URL, e.g. https://demo.xledger.net",
+        "  base_url: must be an http(s) URL starting with https://",
         "  tenant: required: Entra tenant",
         "  company_id: malformed; expected Company id (a GUID)",
         "  journal_id: required: General journal id (a GUID)",

@@ -117,3 +117,39 @@ def test_cancel_terminates_the_orgs_active_run_through_dagster(
     assert client.post("/api/orgs/hlf/runs/nope/cancel").status_code == 404
     assert api.client(seeded.other_admin).post("/api/orgs/other/runs/run-live/cancel").status_code == 404
     assert terminator.terminated == ["run-live"]
+
+
+def test_the_global_view_totals_by_health_filters_failing_searches_and_pages(
+    api: Api, seeded: Seeded
+) -> None:
+    fail_records(api.engine, "hlf", [])
+    with api.engine.begin() as conn:
+        add_source(conn, "R1")
+    fail_records(api.engine, "hlf", ["R1"], error="refused")
+    page = html(api, seeded.global_admin, "/orgs?health=failing")
+    assert 'data-org-id="hlf"' in page and 'data-org-id="other"' not in page
+    assert 'id="health-all"' in page and "All <strong>2</strong>" in page
+    assert "Failing only <strong>1</strong>" in page
+    found = html(api, seeded.global_admin, "/orgs?q=oth")
+    assert 'data-org-id="other"' in found and 'data-org-id="hlf"' not in found
+    by_name = html(api, seeded.global_admin, "/orgs?sort=name&dir=desc")
+    assert by_name.index('data-org-id="other"') < by_name.index('data-org-id="hlf"')
+
+
+def test_the_settings_screen_offers_alert_thresholds_and_auto_retries_with_the_apis_bounds(
+    api: Api, seeded: Seeded
+) -> None:
+    page = html(api, seeded.hlf_admin, "/orgs/hlf/settings")
+    assert 'id="alerts-consecutive_failures"' in page and 'max="100"' in page
+    assert 'id="auto-retry-max_seconds"' in page and "(optional) <span" not in page
+    assert "`" not in page
+    # The screen saves through the API, whose model refuses what the screen's fields could send wrongly.
+    client = api.client(seeded.hlf_admin)
+    bad = client.put("/api/orgs/hlf/settings", json={"alerts": {"consecutive_failures": "abc"}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "consecutive_failures"
+    too_big = client.put("/api/orgs/hlf/settings", json={"alerts": {"consecutive_failures": 101}})
+    assert too_big.status_code == 422 and too_big.json()["detail"][0]["loc"] == [
+        "body",
+        "alerts",
+        "consecutive_failures",
+    ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from accsync_pipeline.service.status import org_statuses
+from accsync_pipeline.service.status import OrgStatus, org_statuses
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import users as user_store
@@ -51,27 +55,123 @@ def login(
     return render(request, "login.html", context, user, unread_count(engine, user) if user else 0)
 
 
-def _orgs_context(engine: PageEngine, now: Now) -> dict[str, object]:
+ORGS_PER_PAGE = 50
+HEALTH_ORDER = {"red": 0, "amber": 1, "green": 2}
+ORG_SORTS = ("health", "name", "pending", "failed", "last_sync")
+
+
+@dataclass(frozen=True)
+class OrgListQuery:
+    """The global view's filter as it travels in the URL."""
+
+    health: str = "all"  # all | failing (amber or red) | green | amber | red
+    text: str = ""
+    sort: str = "health"
+    descending: bool = False
+    page: int = 1
+
+    def url(self, **changes: object) -> str:
+        q = replace(self, **changes)  # type: ignore[arg-type]
+        values = {
+            "health": q.health if q.health != "all" else None,
+            "q": q.text or None,
+            "sort": q.sort if q.sort != "health" else None,
+            "dir": "desc" if q.descending else None,
+            "page": str(q.page) if q.page != 1 else None,
+        }
+        encoded = urlencode({k: v for k, v in values.items() if v})
+        return f"?{encoded}" if encoded else "?"
+
+    def sort_url(self, sort: str) -> str:
+        return self.url(sort=sort, descending=not self.descending if sort == self.sort else False, page=1)
+
+
+def org_list_query(
+    health: Annotated[str, Query(pattern="^(all|failing|green|amber|red)$")] = "all",
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: Annotated[str, Query(pattern="^(health|name|pending|failed|last_sync)$")] = "health",
+    direction: Annotated[str, Query(alias="dir", pattern="^(asc|desc)$")] = "asc",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> OrgListQuery:
+    return OrgListQuery(health, q.strip(), sort, direction == "desc", page)
+
+
+def _sort_key(sort: str) -> Callable[[OrgStatus], Any]:
+    never = datetime.min.replace(tzinfo=UTC)
+    keys: dict[str, Callable[[OrgStatus], Any]] = {
+        "health": lambda s: (HEALTH_ORDER.get(s.health.level.value, 3), -s.failed, s.name.lower()),
+        "name": lambda s: s.name.lower(),
+        "pending": lambda s: (s.pending, s.name.lower()),
+        "failed": lambda s: (s.failed, s.name.lower()),
+        "last_sync": lambda s: (s.last_successful_sync_at or never, s.name.lower()),
+    }
+    return keys[sort]
+
+
+def _orgs_context(engine: PageEngine, now: Now, query: OrgListQuery) -> dict[str, object]:
+    """Health totals over every org, then the filtered, searched, sorted page of them.
+
+    Statuses come from a handful of grouped queries for all orgs at once (`org_statuses`);
+    health is computed from those facts, so a thousand orgs are filtered here, not per org in SQL.
+    """
     with engine.connect() as conn:
         statuses = org_statuses(conn, now)
-    return {"statuses": statuses}
+    totals = {level: 0 for level in ("red", "amber", "green")}
+    for s in statuses:
+        totals[s.health.level.value] = totals.get(s.health.level.value, 0) + 1
+    wanted = {"failing": {"red", "amber"}, "all": None}.get(query.health, {query.health})
+    needle = query.text.lower()
+    shown = [
+        s
+        for s in statuses
+        if (wanted is None or s.health.level.value in wanted)
+        and (not needle or needle in s.name.lower() or needle in s.org_id)
+    ]
+    shown.sort(key=_sort_key(query.sort), reverse=query.descending)
+    pages = max(1, -(-len(shown) // ORGS_PER_PAGE))
+    page = min(query.page, pages)
+    start = (page - 1) * ORGS_PER_PAGE
+    return {
+        "statuses": shown[start : start + ORGS_PER_PAGE],
+        "matching": len(shown),
+        "org_count": len(statuses),
+        "totals": totals,
+        "failing": totals["red"] + totals["amber"],
+        "org_query": query,
+        "page": page,
+        "pages": pages,
+        "first_shown": start + 1,
+        "fragment_query": query.url()[1:],
+    }
 
 
 @router.get("/orgs", response_class=HTMLResponse)
-def all_orgs(request: Request, user: PageUser, engine: PageEngine, now: Now) -> Response:
+def all_orgs(
+    request: Request,
+    user: PageUser,
+    engine: PageEngine,
+    now: Now,
+    query: Annotated[OrgListQuery, Depends(org_list_query)],
+) -> Response:
     if user is None:
         return to_login(request)
     if not user.is_global_admin:
         return RedirectResponse(f"/orgs/{user.org_id}", status_code=303)
-    context = {"title": "All organizations", **_orgs_context(engine, now)}
+    context = {"title": "All organizations", **_orgs_context(engine, now, query)}
     return render(request, "orgs.html", context, user, unread_count(engine, user))
 
 
 @router.get("/fragments/orgs", response_class=HTMLResponse)
-def orgs_fragment(request: Request, user: PageUser, engine: PageEngine, now: Now) -> Response:
+def orgs_fragment(
+    request: Request,
+    user: PageUser,
+    engine: PageEngine,
+    now: Now,
+    query: Annotated[OrgListQuery, Depends(org_list_query)],
+) -> Response:
     if user is None or not user.is_global_admin:
         return Response("Not found", status_code=404 if user else 401)
-    return render(request, "fragments/orgs_table.html", _orgs_context(engine, now))
+    return render(request, "fragments/orgs_table.html", _orgs_context(engine, now, query))
 
 
 @router.get("/notifications", response_class=HTMLResponse)

@@ -12,6 +12,11 @@ from pydantic import BaseModel
 from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES, DEFAULT_TIMEZONE
 from accsync_pipeline.domain.schedule import MAX_MONTHLY_DAY, Weekday
+from accsync_pipeline.service.org_settings import (
+    ALERT_LIMITS,
+    MAX_AUTO_RETRY_SECONDS,
+    MAX_RETRY_DELAY_SECONDS,
+)
 from accsync_pipeline.service.schedule_overview import schedule_overview
 from accsync_pipeline.web.deps import Now
 from accsync_pipeline.web.pages.errors import not_found
@@ -32,7 +37,7 @@ FIELD_LABELS = {
     "token_env": "Environment variable holding the API token",
     "credit_account": "Credit account (volunteer payables)",
     "max_concurrency": "Requests at the same time",
-    "requests_per_second": "Requests per second (optional)",
+    "requests_per_second": "Requests per second",
     "timeout_seconds": "Timeout in seconds",
     "auth_url": "Sign-in address (OAuth authority)",
     "tenant": "Tenant",
@@ -43,6 +48,20 @@ FIELD_LABELS = {
     "client_secret_env": "Environment variable holding the client secret",
     "scope": "Scope",
 }
+
+
+# The thresholds and automatic retries on the settings screen: saved through PUT /api/orgs/{id}/settings,
+# so the screen is checked by exactly the API's model (`SettingsIn`) and rules (`check_alerts` & co.).
+ALERT_FIELDS = (
+    ("consecutive_failures", "Alert after this many failed tries of one record in a row", ""),
+    ("error_threshold", "Alert when more errors than this happen", ""),
+    ("error_window_hours", "… within this many hours", "hours"),
+    ("pending_hours", "Alert when an approved record is not in the ledger after", "hours"),
+)
+AUTO_RETRY_FIELDS = (
+    ("base_seconds", "First automatic retry of a failed record after", "seconds"),
+    ("max_seconds", "Longest wait between automatic retries", "seconds"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +82,8 @@ def setting_fields(connector_type: str, current: dict[str, Any]) -> list[Setting
     fields = []
     for name, info in model.model_fields.items():
         secret_variable = name.endswith("_env")
-        hint = info.description or ""
+        # Descriptions are written for the API's reference: `code` marks read as plain words here.
+        hint = (info.description or "").replace("`", "")
         if secret_variable:
             hint = "The name of the variable, for example MY_ORG_TOKEN. Never paste the secret itself here."
         value = current.get(name)
@@ -129,6 +149,11 @@ def settings_page(request: Request, org_id: str, user: PageUser, engine: PageEng
     context = {
         "org": org,
         "fields": setting_fields(org.connector_type, org.connector_settings),
+        "alert_fields": ALERT_FIELDS,
+        "auto_retry_fields": AUTO_RETRY_FIELDS,
+        "alert_limits": ALERT_LIMITS,
+        "max_retry_delay": MAX_RETRY_DELAY_SECONDS,
+        "max_auto_retry": MAX_AUTO_RETRY_SECONDS,
         "tab": "settings",
         "title": f"{org.name}: integration settings",
         "timezone": org.timezone,

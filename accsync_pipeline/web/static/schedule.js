@@ -113,6 +113,8 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     setStatus(typesError, "");
     saveButton.disabled = true;
+    saveButton.textContent = "Saving…";
+    setStatus(saveStatus, "Saving…", "notice");
     const result = await api("PUT", `/api/orgs/${encodeURIComponent(orgId)}/settings`, {
       schedule: spec(),
       record_types: recordTypes,
@@ -120,6 +122,7 @@ document.addEventListener("DOMContentLoaded", () => {
       retry: { max_retries: Number(form.max_retries.value), base_delay_seconds: Number(form.base_delay_seconds.value) },
     });
     saveButton.disabled = false;
+    saveButton.textContent = "Save schedule";
     if (!result.ok) {
       setStatus(saveStatus, `Not saved: ${errorText(result.data, "please check the schedule.")}`, "error-text");
       return;

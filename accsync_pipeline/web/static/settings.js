@@ -52,11 +52,17 @@ document.addEventListener("DOMContentLoaded", () => {
     const status = document.getElementById("integration-status");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      const button = document.getElementById("save-integration");
+      button.disabled = true;
+      button.textContent = "Saving…";
+      setStatus(status, "Saving…", "notice");
       const result = await api("PATCH", `/api/orgs/${encodeURIComponent(orgId)}/integration`, {
         name: form.querySelector("#name").value.trim(),
         enabled: form.enabled.checked,
         connector_settings: settingsOf(form),
       });
+      button.disabled = false;
+      button.textContent = "Save settings";
       if (result.ok) {
         showProblems(form, { detail: [] }, status);
         setStatus(status, `Saved. Sync is ${result.data.enabled ? "on" : "off"} for ${result.data.name}.`, "success");
@@ -76,6 +82,34 @@ document.addEventListener("DOMContentLoaded", () => {
         setStatus(status, `Connection works: ${result.data.message}`, "success");
       } else {
         setStatus(status, `Connection failed: ${result.data.message}`, "error-text");
+      }
+    });
+  }
+
+  // Alert thresholds and automatic retries: the same PUT as the API's clients, so the same checks.
+  const alertsForm = document.getElementById("alerts-form");
+  if (alertsForm) {
+    const status = document.getElementById("alerts-status");
+    const button = document.getElementById("save-alerts");
+    alertsForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { alerts: {}, auto_retry: {} };
+      for (const input of alertsForm.querySelectorAll("input[data-group]")) {
+        const text = input.value.trim();
+        // Sent as typed: the API refuses what is not a whole number, and says so beside the field.
+        body[input.dataset.group][input.name] = /^-?\d+$/.test(text) ? Number(text) : text;
+      }
+      button.disabled = true;
+      button.textContent = "Saving…";
+      setStatus(status, "Saving…", "notice");
+      const result = await api("PUT", `/api/orgs/${encodeURIComponent(alertsForm.dataset.orgId)}/settings`, body);
+      button.disabled = false;
+      button.textContent = "Save alerts and retries";
+      if (result.ok) {
+        showProblems(alertsForm, { detail: [] }, status);
+        setStatus(status, "Saved. The new thresholds apply from the next alert check.", "success");
+      } else {
+        showProblems(alertsForm, result.data, status);
       }
     });
   }
