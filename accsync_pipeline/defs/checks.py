@@ -8,7 +8,9 @@ at the end of every sync (yielded by the export op) and daily by the ledger chec
 - `oldest_pending` (WARN): the oldest approval not yet in the ledger, against the org's
   `pending_hours` alert threshold.
 - `ledger_reconciliation` (ERROR): every exported record is in the ledger exactly once, and
-  the ledger holds no key of ours without an exported record.
+  the ledger holds no key of ours without an exported record. The daily job reconciles in
+  full; a sync reports the latest stored reconciliation while it is younger than
+  `RECONCILIATION_MAX_AGE` (a day), since a full one costs ledger requests.
 
 The checks read accsync's record state, not the run's delta, so they say how the org stands now.
 """
@@ -233,17 +235,25 @@ def reconciliation_check(
         if f.record_id is None or report.record_types.get(f.record_id, record_type) == record_type
     ]
     by_kind = {k: sum(1 for f in findings if f.kind == k) for k in ("missing", "duplicated", "unknown")}
+    when = report.checked_at.isoformat(timespec="seconds")
+    # A sync reports the latest stored reconciliation while it is recent (RECONCILIATION_MAX_AGE):
+    # say so, since records this run exported are not in it yet.
+    as_of = f" (as of {when}, {report.trigger or 'earlier'} reconciliation)" if report.reused else ""
     return CheckOutcome(
         asset_key,
         LEDGER_RECONCILIATION,
         passed=not findings,
         severity=dg.AssetCheckSeverity.ERROR,
         description=(
-            f"the ledger reconciles: {report.result.summary()}"
+            f"the ledger reconciles: {report.result.summary()}{as_of}"
             if not findings
-            else ", ".join(f"{n} {kind}" for kind, n in by_kind.items() if n) + " (see findings)"
+            else ", ".join(f"{n} {kind}" for kind, n in by_kind.items() if n) + f" (see findings){as_of}"
         ),
         metadata={
+            "reconciled_at": dg.MetadataValue.text(when),
+            "reconciled_by": dg.MetadataValue.text(report.trigger or "-"),
+            "reconciled_in_this_run": dg.MetadataValue.bool(not report.reused),
+            "reconciliation_id": dg.MetadataValue.int(report.reconciliation_id),
             "exported_records_of_org": dg.MetadataValue.int(report.result.expected),
             "ledger_holdings_of_org": dg.MetadataValue.int(report.result.held),
             **{kind: dg.MetadataValue.int(n) for kind, n in by_kind.items()},

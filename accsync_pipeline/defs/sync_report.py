@@ -27,7 +27,7 @@ from accsync_pipeline.defs.resources import ConnectorFactory
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import RecordType
 from accsync_pipeline.service.export import ExportSummary
-from accsync_pipeline.service.reconcile import ReconciliationReport, reconcile_org
+from accsync_pipeline.service.reconcile import ReconciliationReport, recent_report, reconcile_org
 from accsync_pipeline.store import org_state
 
 FAILED_RECORDS_TAG = "accsync/failed_records"
@@ -71,9 +71,13 @@ def sync_metadata(
 def ledger_reconciler(
     engine: Engine, connectors: ConnectorFactory, org: OrgConfig, run_id: str
 ) -> Callable[[], ReconciliationReport]:
-    """Reconciliation after a sync, with a connector of its own (the export's is closed by then)."""
+    """Reconciliation after a sync: the latest stored one while it is recent, else a full one
+    with a connector of its own (the export's is closed by then). See `RECONCILIATION_MAX_AGE`."""
 
     def run() -> ReconciliationReport:
+        stored = recent_report(engine, org.org_id, datetime.now(UTC))
+        if stored is not None:
+            return stored
         try:
             connector = connectors.for_org(org)
         except Exception as e:  # the sync itself already said what is wrong with the configuration
@@ -120,7 +124,10 @@ def sync_results(
     wants_reconciliation = any(k.name == LEDGER_RECONCILIATION for k in selected)
     if reconcile is not None and wants_reconciliation:
         report = reconcile()
-        context.log.info(f"ledger reconciliation: {report.summary()}")
+        context.log.info(
+            f"ledger reconciliation of {report.checked_at.isoformat(timespec='seconds')}"
+            f"{' (stored, not repeated)' if report.reused else ''}: {report.summary()}"
+        )
         if not report.clean:
             tags[LEDGER_TAG] = "unreadable" if report.result is None else "mismatch"
         outcomes += [

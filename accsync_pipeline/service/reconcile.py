@@ -1,9 +1,11 @@
 """Reconcile one org's ledger: read what accsync exported and what the ledger holds of ours, compare, record.
 
-Runs after every sync (the export op), daily (the reconciliation schedule) and on demand
-(`accsync reconcile`). Each reconciliation is a row in `ledger_reconciliations` (the status
-screen's line), and a discrepancy notifies the org's administrators once per distinct set of
-findings; a later clean reconciliation says it is resolved.
+Runs in full daily (the ledger checks job) and on demand (`accsync reconcile`). A sync
+reports the latest stored reconciliation and runs a full one only when that is older than
+`RECONCILIATION_MAX_AGE` (see `recent_report`). Each reconciliation is a row in
+`ledger_reconciliations` (the status screen's line), and a discrepancy notifies the org's
+administrators once per distinct set of findings; a later clean reconciliation says it is
+resolved.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -20,12 +22,23 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.connectors.errors import ConnectorError
 from accsync_pipeline.domain.alert_model import status_link, title_text
-from accsync_pipeline.domain.reconcile import Holding, Reconciliation, reconcile
+from accsync_pipeline.domain.reconcile import Finding, Holding, Reconciliation, reconcile
 from accsync_pipeline.domain.records import LedgerKeys, SyncStatus
 from accsync_pipeline.store import org_state
 from accsync_pipeline.store import reconciliations as reconciliation_store
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.notifications import NotificationContent, insert_for
+
+# A full reconciliation lists every key of ours the ledger holds: ~10 Xledger queries for an
+# org with 50,000 records, and Xledger bills requests. Blindeforbundet syncs on every approval,
+# so a sync does not reconcile in full: it reports the latest stored reconciliation while that
+# is younger than this bound. The daily ledger checks job (05:30 Oslo) keeps every enabled
+# org's reconciliation younger than a day, so a sync reconciles in full only for an org the
+# daily job missed, a new org, or one whose last attempt could not read the ledger. A record
+# deleted or posted twice by hand is reported by the next daily or on-demand reconciliation.
+# One constant for every org: the cost is per request, not per org, and a day matches the
+# daily job; `accsync reconcile --org ORG` answers at once when someone needs it sooner.
+RECONCILIATION_MAX_AGE = timedelta(hours=24)
 
 
 class HoldsLedger(Protocol):
@@ -43,6 +56,9 @@ class ReconciliationReport:
     error: str | None = None
     # Record type of each record a finding names (per-type asset checks split findings by it).
     record_types: dict[str, str] = field(default_factory=dict)
+    trigger: str = ""  # sync | schedule | manual: what made the reconciliation
+    # True when this report is an earlier, stored reconciliation (a sync within the age bound).
+    reused: bool = False
 
     @property
     def clean(self) -> bool:
@@ -110,6 +126,34 @@ def reconcile_org(
         result,
         error,
         {r: expected.types[r] for r in named if r in expected.types},
+        trigger,
+    )
+
+
+def recent_report(
+    engine: Engine, org_id: str, now: datetime, max_age: timedelta = RECONCILIATION_MAX_AGE
+) -> ReconciliationReport | None:
+    """The org's latest stored reconciliation if it read the ledger less than `max_age` ago;
+    None when a full reconciliation is due (none yet, too old, or the ledger could not be read)."""
+    with engine.connect() as conn:
+        row = reconciliation_store.latest(conn, org_id)
+        if row is None or row.error is not None or now - row.checked_at >= max_age:
+            return None
+        findings = tuple(
+            Finding(f["kind"], f["key"], f.get("record_id"), int(f["postings"]), f["detail"])
+            for f in row.findings
+        )
+        named = [f.record_id for f in findings if f.record_id]
+        types = org_state.record_types_of(conn, org_id, named)
+    return ReconciliationReport(
+        org_id,
+        row.checked_at,
+        row.reconciliation_id,
+        Reconciliation(expected=row.expected, held=row.held, findings=findings),
+        None,
+        types,
+        row.trigger,
+        reused=True,
     )
 
 

@@ -116,6 +116,18 @@ def in_flight_records(
     return [InFlightRecord(rid, run_id, since) for rid, run_id, since in conn.execute(query)]
 
 
+def record_types_of(conn: sa.Connection, org_id: str, record_ids: Sequence[str]) -> dict[str, str]:
+    """The record type of each of `record_ids` that the org has."""
+    ids = sorted(set(record_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), KEY_CHUNK):
+        query = sa.select(S.c.record_id, S.c.record_type).where(
+            S.c.org_id == org_id, S.c.record_id.in_(ids[start : start + KEY_CHUNK])
+        )
+        found.update({rid: record_type for rid, record_type in conn.execute(query)})
+    return found
+
+
 def record_keys(conn: sa.Connection, org_id: str) -> Iterator[tuple[LedgerKeys, str, str]]:
     """Every record of the org that could be in the ledger: (its keys, status, record type).
 
