@@ -40,6 +40,16 @@ def _amount(text: str | None) -> tuple[Decimal | None, str | None]:
     return value, None
 
 
+def _date(text: str | None) -> tuple[date | None, str | None]:
+    """A form's date (empty when not chosen); (None, problem) when it is not one."""
+    if text is None or not text.strip():
+        return None, None
+    try:
+        return date.fromisoformat(text.strip()), None
+    except ValueError:
+        return None, f"“{text.strip()}” is not a date (YYYY-MM-DD); it was left out of the filter"
+
+
 @dataclass(frozen=True)
 class RecordQuery:
     """What the URL asks for; `search(org_id)` turns it into the store's query."""
@@ -139,8 +149,12 @@ def record_query(
         str | None,
         Query(max_length=MAX_TEXT, description="Volunteer, record id, amount, error text or code"),
     ] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="Expense date from")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Expense date to")] = None,
+    date_from: Annotated[
+        str | None, Query(alias="from", max_length=40, description="Expense date from, YYYY-MM-DD")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(alias="to", max_length=40, description="Expense date to, YYYY-MM-DD")
+    ] = None,
     amount_min: Annotated[
         str | None, Query(alias="min", max_length=40, description="Amount at least")
     ] = None,
@@ -156,12 +170,14 @@ def record_query(
     """The list's filter from the URL; an unreadable amount is left out and said, never a 500."""
     low, low_problem = _amount(amount_min)
     high, high_problem = _amount(amount_max)
+    first, first_problem = _date(date_from)
+    last, last_problem = _date(date_to)
     ids = tuple(i.strip() for i in (records or "").split(",") if i.strip())[:MAX_IDS] or None
     return RecordQuery(
         view=status,
         text=q.strip() if q and q.strip() else None,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=first,
+        date_to=last,
         amount_min=low,
         amount_max=high,
         record_ids=ids,
@@ -169,5 +185,5 @@ def record_query(
         descending=direction == "desc",
         page=page,
         per_page=per_page,
-        problems=tuple(p for p in (low_problem, high_problem) if p),
+        problems=tuple(p for p in (first_problem, last_problem, low_problem, high_problem) if p),
     )
