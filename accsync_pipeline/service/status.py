@@ -1,7 +1,7 @@
 """Each organization's status as the admin screens show it: counts, last sync, health, next run.
 
 One org or a thousand take the same handful of grouped queries (orgs, record counts, latest
-runs); nothing is queried per org. Health and next runs are computed from those facts.
+runs, latest reconciliations); nothing is queried per org. Health and next runs are computed from those facts.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from accsync_pipeline.domain.alert_model import status_link
 from accsync_pipeline.domain.health import Health, HealthFacts, LastSync, assess_health
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, schedule_next_runs
 from accsync_pipeline.service.pending import outcome_unknown_counts, record_counts
 from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import reconciliations as reconciliation_store
 from accsync_pipeline.store.schema import organizations, sync_runs
 
 R = sync_runs
@@ -30,6 +32,75 @@ class RunningSync:
     done: int
     total: int
     started_at: datetime
+
+
+@dataclass(frozen=True)
+class ReconciliationFinding:
+    kind: str  # missing | duplicated | unknown
+    record_id: str | None
+    key: str
+    postings: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReconciliationStatus:
+    """The org's latest ledger reconciliation, as the status screen and API say it."""
+
+    checked_at: datetime
+    trigger: str  # sync | schedule | manual
+    state: str  # ok | discrepancies | unreadable
+    expected: int
+    held: int
+    missing: int
+    duplicated: int
+    unknown: int
+    error: str | None
+    findings: tuple[ReconciliationFinding, ...]  # the first 200, as stored
+    records_link: str | None  # the status screen filtered to the records the findings name
+
+    @property
+    def discrepancies(self) -> int:
+        return self.missing + self.duplicated + self.unknown
+
+    @property
+    def summary(self) -> str:
+        if self.state == "unreadable":
+            return f"the ledger could not be read: {self.error}"
+        if self.state == "ok":
+            return f"all {self.expected} exported records found in the ledger exactly once"
+        parts = [
+            f"{n} {label}"
+            for n, label in (
+                (self.missing, "missing from the ledger"),
+                (self.duplicated, "posted more than once"),
+                (self.unknown, "in the ledger without an exported record"),
+            )
+            if n
+        ]
+        return ", ".join(parts)
+
+    @classmethod
+    def of(cls, row: reconciliation_store.ReconciliationRow) -> ReconciliationStatus:
+        findings = tuple(
+            ReconciliationFinding(f["kind"], f.get("record_id"), f["key"], int(f["postings"]), f["detail"])
+            for f in row.findings
+        )
+        named = sorted({f.record_id for f in findings if f.record_id})
+        state = "unreadable" if row.error is not None else "ok" if row.clean else "discrepancies"
+        return cls(
+            checked_at=row.checked_at,
+            trigger=row.trigger,
+            state=state,
+            expected=row.expected,
+            held=row.held,
+            missing=row.missing,
+            duplicated=row.duplicated,
+            unknown=row.unknown,
+            error=row.error,
+            findings=findings,
+            records_link=status_link(row.org_id, "all", named) if named else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +122,8 @@ class OrgStatus:
     last_failed_run_id: str | None = None
     # Records a run that has ended left in flight: their outcome is checked on the next sync.
     outcome_unknown: int = 0
+    # The latest ledger reconciliation; None before the first.
+    reconciliation: ReconciliationStatus | None = None
 
 
 def _latest_per_org(
@@ -106,6 +179,7 @@ def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | No
     successes = _last_successes(conn, scope)
     created = _created_at(conn, scope)
     unknown = outcome_unknown_counts(conn, scope)
+    reconciled = reconciliation_store.latest_per_org(conn, scope)
     return [
         _status(
             org,
@@ -116,6 +190,7 @@ def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | No
             successes.get(org.org_id),
             created.get(org.org_id, now),
             unknown.get(org.org_id, 0),
+            reconciled.get(org.org_id),
         )
         for org in orgs
     ]
@@ -135,6 +210,7 @@ def _status(
     last_success_at: datetime | None,
     created_at: datetime,
     outcome_unknown: int = 0,
+    reconciled: reconciliation_store.ReconciliationRow | None = None,
 ) -> OrgStatus:
     counts = counts or {"pending": 0, "failed": 0}
     cron, description, schedule = _schedule(org)
@@ -175,4 +251,5 @@ def _status(
         schedule_description=description,
         last_failed_run_id=ended.run_id if ended is not None and ended.status == "failure" else None,
         outcome_unknown=outcome_unknown,
+        reconciliation=ReconciliationStatus.of(reconciled) if reconciled is not None else None,
     )

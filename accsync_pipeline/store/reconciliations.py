@@ -81,15 +81,18 @@ def latest(conn: sa.Connection, org_id: str, before_id: int | None = None) -> Re
     return _from_row(row) if row else None
 
 
-def latest_per_org(conn: sa.Connection, org_ids: Sequence[str]) -> dict[str, ReconciliationRow]:
-    """Each org's newest reconciliation, in one query."""
-    if not org_ids:
+def latest_per_org(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, ReconciliationRow]:
+    """Each org's newest reconciliation (of every org when `org_ids` is None), in one query."""
+    if org_ids is not None and not org_ids:
         return {}
     rank = (
         sa.func.row_number()
         .over(partition_by=L.c.org_id, order_by=(L.c.checked_at.desc(), L.c.reconciliation_id.desc()))
         .label("rank")
     )
-    inner = sa.select(L, rank).where(L.c.org_id.in_(list(org_ids))).subquery()
+    ranked = sa.select(L, rank)
+    if org_ids is not None:
+        ranked = ranked.where(L.c.org_id.in_(list(org_ids)))
+    inner = ranked.subquery()
     query = sa.select(*[inner.c[c.name] for c in L.c]).where(inner.c.rank == 1)
     return {row._mapping["org_id"]: _from_row(row) for row in conn.execute(query)}

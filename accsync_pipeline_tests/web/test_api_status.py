@@ -7,14 +7,19 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.reconcile import Finding, Reconciliation
+from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.service.status import org_statuses
 from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import reconciliations as reconciliation_store
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.schema import record_sync_state
+from accsync_pipeline.web.auth import COOKIE_NAME
 from accsync_pipeline_tests.factories import NOW, add_sources
 from accsync_pipeline_tests.web.conftest import (
     CLOCK,
@@ -61,9 +66,7 @@ def test_amber_after_a_sync_with_failures_and_the_counts_of_now_and_the_last_syn
     fail_records(api.engine, "hlf", ids[:2], run_id="r1")
     with api.engine.begin() as conn:
         # The other three were exported by the same run.
-        results = [
-            record_store.RecordResult(i, "hlf", record_store.SyncStatus.EXPORTED, "X") for i in ids[2:]
-        ]
+        results = [record_store.RecordResult(i, "hlf", SyncStatus.EXPORTED, "X") for i in ids[2:]]
         record_store.write_results(conn, results, "r1", "schedule", NOW)
     finished_run(api.engine, "r1", "hlf", NOW, exported=3, failed=2)
     status = json_of(api.client(seeded.hlf_admin).get("/api/orgs/hlf/status"))
@@ -137,5 +140,66 @@ def test_the_summary_takes_the_same_few_queries_for_any_number_of_orgs(api: Api,
     add_orgs(3, 60)
     with api.engine.connect() as conn, counted_statements(api.engine) as many:
         rows = org_statuses(conn, CLOCK)
-    assert len(rows) == 65 and len(many) == len(few) <= 8
+    assert len(rows) == 65 and len(many) == len(few) <= 10
     assert {r.pending for r in rows if r.org_id.startswith("org_")} == {2}
+
+
+def test_the_latest_ledger_reconciliation_in_the_status_api_and_on_the_status_screen(
+    api: Api, seeded: Seeded
+) -> None:
+    client = api.client(seeded.hlf_admin)
+    assert json_of(client.get("/api/orgs/hlf/status"))["reconciliation"] is None
+    with api.engine.begin() as conn:
+        reconciliation_store.save(
+            conn, "hlf", NOW - timedelta(days=1), "schedule", None, Reconciliation(expected=3, held=3)
+        )
+        findings = (
+            Finding("duplicated", "accsync-hlf-R2", "R2", 2, "posted 2 times"),
+            Finding("missing", "accsync-hlf-R1", "R1", 0, "marked exported, not in the ledger"),
+        )
+        reconciliation_store.save(
+            conn, "hlf", NOW, "manual", None, Reconciliation(expected=3, held=2, findings=findings)
+        )
+
+    found = json_of(client.get("/api/orgs/hlf/status"))["reconciliation"]
+
+    assert datetime.fromisoformat(found["checked_at"]) == NOW
+    assert (found["state"], found["ok"], found["discrepancies"], found["trigger"]) == (
+        "discrepancies",
+        False,
+        2,
+        "manual",
+    )
+    assert (found["missing"], found["duplicated"], found["unknown"]) == (1, 1, 0)
+    assert found["summary"] == "1 missing from the ledger, 1 posted more than once"
+    assert [(f["kind"], f["record_id"]) for f in found["findings"]] == [
+        ("duplicated", "R2"),
+        ("missing", "R1"),
+    ]
+    assert found["records_link"] == "/orgs/hlf?status=all&records=R1,R2"
+    listed = json_of(api.client(seeded.global_admin).get("/api/orgs"))["orgs"]
+    assert {o["org_id"]: o["reconciliation"] is not None for o in listed} == {"hlf": True, "other": False}
+
+    screen = TestClient(api.app, cookies={COOKIE_NAME: api.token(seeded.hlf_admin)})
+    html = screen.get("/orgs/hlf/fragments/status").text
+    assert 'id="reconciliation" data-state="discrepancies"' in html
+    assert "2 discrepancies" in html and "1 missing from the ledger, 1 posted more than once" in html
+    assert 'href="/orgs/hlf?status=all&amp;records=R1,R2#records"' in html
+    assert 'href="/orgs/hlf/records/R1"' in html
+
+
+def test_a_clean_reconciliation_and_an_unreadable_ledger_on_the_status_screen(
+    api: Api, seeded: Seeded
+) -> None:
+    screen = TestClient(api.app, cookies={COOKIE_NAME: api.token(seeded.hlf_admin)})
+    assert "Not yet checked" in screen.get("/orgs/hlf/fragments/status").text
+    with api.engine.begin() as conn:
+        reconciliation_store.save(conn, "hlf", NOW, "schedule", None, Reconciliation(expected=7, held=7))
+    html = screen.get("/orgs/hlf/fragments/status").text
+    assert 'data-state="ok"' in html and "Reconciles" in html
+    assert "all 7 exported records found in the ledger exactly once" in html
+    with api.engine.begin() as conn:
+        reconciliation_store.save(conn, "hlf", NOW + timedelta(minutes=1), "manual", None, None, "timed out")
+    found = json_of(api.client(seeded.hlf_admin).get("/api/orgs/hlf/status"))["reconciliation"]
+    assert (found["state"], found["ok"], found["error"]) == ("unreadable", False, "timed out")
+    assert "Could not read the ledger" in screen.get("/orgs/hlf/fragments/status").text

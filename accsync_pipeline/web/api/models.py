@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from accsync_pipeline.domain.org import User
-from accsync_pipeline.service.status import OrgStatus
+from accsync_pipeline.service.status import OrgStatus, ReconciliationStatus
 
 
 class StrictIn(BaseModel):
@@ -58,6 +58,60 @@ class RunningOut(BaseModel):
     started_at: datetime
 
 
+MAX_FINDINGS_SHOWN = 50
+
+
+class ReconciliationFindingOut(BaseModel):
+    kind: str = Field(description="missing | duplicated | unknown")
+    record_id: str | None = Field(description="None for a key of ours that no record of the org has")
+    key: str
+    postings: int
+    detail: str
+
+
+class ReconciliationOut(BaseModel):
+    """The org's latest ledger reconciliation (daily, on demand, or by a sync when a day old)."""
+
+    checked_at: datetime
+    trigger: str = Field(description="sync | schedule | manual")
+    state: str = Field(description="ok | discrepancies | unreadable")
+    ok: bool
+    discrepancies: int
+    missing: int
+    duplicated: int
+    unknown: int
+    expected: int = Field(description="Records accsync marked exported")
+    held: int = Field(description="Keys of ours the ledger holds")
+    summary: str
+    error: str | None
+    findings: list[ReconciliationFindingOut] = Field(description=f"The first {MAX_FINDINGS_SHOWN}")
+    records_link: str | None = Field(description="The status screen listing the records the findings name")
+
+    @classmethod
+    def of(cls, r: ReconciliationStatus) -> ReconciliationOut:
+        return cls(
+            checked_at=r.checked_at,
+            trigger=r.trigger,
+            state=r.state,
+            ok=r.state == "ok",
+            discrepancies=r.discrepancies,
+            missing=r.missing,
+            duplicated=r.duplicated,
+            unknown=r.unknown,
+            expected=r.expected,
+            held=r.held,
+            summary=r.summary,
+            error=r.error,
+            findings=[
+                ReconciliationFindingOut(
+                    kind=f.kind, record_id=f.record_id, key=f.key, postings=f.postings, detail=f.detail
+                )
+                for f in r.findings[:MAX_FINDINGS_SHOWN]
+            ],
+            records_link=r.records_link,
+        )
+
+
 class OrgStatusOut(BaseModel):
     org_id: str
     name: str
@@ -77,6 +131,9 @@ class OrgStatusOut(BaseModel):
     )
     outcome_unknown: int = Field(
         default=0, description="Records left in flight by a run that ended; checked on the next sync"
+    )
+    reconciliation: ReconciliationOut | None = Field(
+        default=None, description="The latest ledger reconciliation; None before the first"
     )
 
     @classmethod
@@ -108,4 +165,5 @@ class OrgStatusOut(BaseModel):
             schedule_description=s.schedule_description,
             last_failed_run_id=s.last_failed_run_id,
             outcome_unknown=s.outcome_unknown,
+            reconciliation=ReconciliationOut.of(s.reconciliation) if s.reconciliation else None,
         )
