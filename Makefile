@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-export install clean
+.PHONY: run test lint bench-export bench-scale install clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -28,6 +28,11 @@ test: $(STAMP)
 
 bench-export: $(STAMP)
 	$(BIN)/python -m accsync_pipeline.bench.export
+
+# 1,000 orgs and a million records in PostgreSQL (ACCSYNC_BENCH_URL, a database of its own:
+# its accsync tables are emptied). BENCH_ARGS=--reuse keeps the data set, --small runs in seconds.
+bench-scale: $(STAMP)
+	$(BIN)/python -m accsync_pipeline.bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .accsync

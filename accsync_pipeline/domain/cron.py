@@ -153,6 +153,7 @@ def _join(values: Sequence[object], word: str) -> str:
     return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} {word} {texts[-1]}"
 
 
+@functools.lru_cache(maxsize=4096)
 def validate_cron(expression: str) -> str:
     """The expression in normal form (numbers, single spaces), or ScheduleError naming the bad field."""
     text = " ".join(expression.split())
@@ -285,6 +286,12 @@ def describe_cron(cron: str, timezone: str = DEFAULT_TIMEZONE) -> str:
     return f"{text} ({validate_timezone(timezone)}{'; ' + note if note else ''})"
 
 
+# The next runs of each (cron, timezone, count), and the instant they were computed after. They
+# stay the answer for any later `after` until the first of them passes: a thousand orgs on a
+# few dozen schedules iterate cron once per schedule, not once per org and request.
+_NEXT_RUNS: dict[tuple[str, str, int], tuple[datetime, tuple[datetime, ...]]] = {}
+
+
 def next_runs(cron: str, timezone: str, after: datetime, count: int) -> list[datetime]:
     """The next `count` instants after `after` at which Dagster's scheduler launches a run, in `timezone`.
 
@@ -299,6 +306,9 @@ def next_runs(cron: str, timezone: str, after: datetime, count: int) -> list[dat
     runs: list[datetime] = []
     if count == 0:
         return runs
+    cached = _NEXT_RUNS.get((normalised, timezone, count))
+    if cached is not None and cached[1] and cached[0] <= after < cached[1][0]:
+        return list(cached[1])
     after_timestamp = after.timestamp()
     for tick in schedule_execution_time_iterator(after_timestamp, normalised, timezone):
         # The iterator starts at or after the timestamp; a run exactly at `after` is not "next".
@@ -308,4 +318,7 @@ def next_runs(cron: str, timezone: str, after: datetime, count: int) -> list[dat
         runs.append(tick.astimezone(UTC).astimezone(zone))
         if len(runs) == count:
             break
+    if len(_NEXT_RUNS) > 4096:
+        _NEXT_RUNS.clear()
+    _NEXT_RUNS[(normalised, timezone, count)] = (after, tuple(runs))
     return runs

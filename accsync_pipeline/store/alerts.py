@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.store.schema import (
     alert_state,
     approved_records,
+    org_intake_marks,
     organizations,
     record_sync_state,
     sync_attempts,
@@ -28,6 +29,7 @@ from accsync_pipeline.store.types import UtcDateTime
 
 ORG = organizations
 S = record_sync_state
+M = org_intake_marks
 
 # A record still owes an export while it is in one of these; manual retry makes a failed record
 # pending without resetting its failures, and that must not count as resolved.
@@ -216,30 +218,73 @@ def overdue_pending(conn: sa.Connection, now: datetime) -> dict[str, tuple[int, 
 
     Whatever held them up counts: never taken in by a sync (no state row yet: a bad secret or a
     dead network stops a run before intake), pending, in flight, failed, or skipped but edited
-    by the app since. One query over the source; the state row is joined on record and org.
+    by the app since. Two parts, neither of which reads the million records already settled:
+    the open state rows (their partial index), and the source rows after each org's intake
+    mark that intake has not taken in (`records.awaiting_intake_counts` reads the same rows).
     """
     cutoff = _cutoffs(conn, ORG.c.alert_pending_hours, now)
     if cutoff is None:
         return {}
-    src = approved_records
-    owed = sa.or_(
-        S.c.record_id.is_(None),
-        S.c.status.in_(UNEXPORTED),
-        sa.and_(S.c.status == SyncStatus.SKIPPED, src.c.updated_at > S.c.source_updated_at),
-    )
-    query = (
-        sa.select(src.c.org_id, sa.func.count(), sa.func.min(src.c.approved_at))
-        .select_from(
-            src.join(ORG, ORG.c.org_id == src.c.org_id).outerjoin(
-                S, sa.and_(S.c.record_id == src.c.record_id, S.c.org_id == src.c.org_id)
-            )
-        )
+    open_rows = (
+        sa.select(S.c.org_id, sa.func.count(), sa.func.min(S.c.approved_at))
+        .select_from(S.join(ORG, ORG.c.org_id == S.c.org_id))
         .where(
             ORG.c.enabled.is_(True),
-            src.c.approved_at < cutoff.latest,
-            src.c.approved_at < cutoff.per_org,
-            owed,
+            S.c.status.in_(UNEXPORTED),
+            S.c.approved_at < cutoff.latest,
+            S.c.approved_at < cutoff.per_org,
         )
+        .group_by(S.c.org_id)
+    )
+    found: dict[str, tuple[int, datetime]] = {
+        org_id: (int(count), oldest) for org_id, count, oldest in conn.execute(open_rows)
+    }
+    src = approved_records
+    # A failed record the app edited is open already (counted above); the rest were never
+    # taken in, or were skipped and edited since.
+    not_taken_in = sa.or_(
+        S.c.record_id.is_(None),
+        sa.and_(S.c.status == SyncStatus.SKIPPED, src.c.updated_at > S.c.source_updated_at),
+    )
+    enabled = ORG.c.enabled.is_(True)
+    late = [src.c.approved_at < cutoff.latest, src.c.approved_at < cutoff.per_org, not_taken_in, enabled]
+    for org_id, count, oldest in conn.execute(_after_intake_marks(conn, late)):
+        known = found.get(org_id)
+        if known is None:
+            found[org_id] = (int(count), oldest)
+        else:
+            found[org_id] = (known[0] + int(count), min(known[1], oldest))
+    return found
+
+
+def _after_intake_marks(conn: sa.Connection, where: list[sa.ColumnElement[bool]]) -> sa.CompoundSelect[Any]:
+    """Per org, (count, oldest approval) of source rows after its intake mark (all rows without one)."""
+    src = approved_records
+    marks = dict(
+        conn.execute(
+            sa.select(ORG.c.org_id, M.c.recount_after).select_from(
+                ORG.outerjoin(M, M.c.org_id == ORG.c.org_id)
+            )
+        ).all()
+    )
+    marked = [after for after in marks.values() if after is not None]
+    unmarked = sorted(org_id for org_id, after in marks.items() if after is None)
+    columns = (src.c.org_id, sa.func.count(), sa.func.min(src.c.approved_at))
+    state = sa.and_(S.c.record_id == src.c.record_id, S.c.org_id == src.c.org_id)
+    after_mark = (
+        sa.select(*columns)
+        .select_from(
+            src.join(M, sa.and_(M.c.org_id == src.c.org_id, src.c.updated_at > M.c.recount_after))
+            .join(ORG, ORG.c.org_id == src.c.org_id)
+            .outerjoin(S, state)
+        )
+        .where(src.c.updated_at > min(marked, default=datetime.max.replace(tzinfo=UTC)), *where)
         .group_by(src.c.org_id)
     )
-    return {org_id: (int(count), oldest) for org_id, count, oldest in conn.execute(query)}
+    never = (
+        sa.select(*columns)
+        .select_from(src.join(ORG, ORG.c.org_id == src.c.org_id).outerjoin(S, state))
+        .where(src.c.org_id.in_(unmarked), *where)
+        .group_by(src.c.org_id)
+    )
+    return sa.union_all(after_mark, never)

@@ -107,37 +107,43 @@ def awaiting_intake_counts(
 ) -> list[tuple[str, str, str | None, str | None, datetime | None, int]]:
     """Source rows that intake would make pending, counted per (org, source type, state status, ...).
 
-    One query for any number of orgs (all known orgs when `org_ids` is None). It reads only the
-    source rows after each org's intake mark; an org without a mark has never been taken in,
-    so all its rows are read. Rows:
+    Two queries for any number of orgs (all known orgs when `org_ids` is None): the marks, then
+    the source rows after each org's mark. The earliest mark is also given as a plain bound on
+    `updated_at`, so that the planner reads the recent rows by index instead of every org's
+    history. An org without a mark has never been taken in, so all its rows are read. Rows:
     (org_id, record_type, state status, state record_type, state next_attempt_at, count).
     """
-    columns: list[sa.ColumnElement[Any]] = [A.c.org_id, A.c.record_type, S.c.status]
-    columns += [S.c.record_type.label("state_type"), S.c.next_attempt_at] if group_by_type else []
-    marked = (
-        sa.select(*columns, sa.func.count().label("n"))
-        .select_from(
-            A.join(M, sa.and_(M.c.org_id == A.c.org_id, A.c.updated_at > M.c.recount_after)).outerjoin(
-                S, state_of_source()
-            )
-        )
-        .where(awaiting_intake())
-        .group_by(*columns)
-    )
-    never_marked = sa.select(organizations.c.org_id).where(
-        ~sa.exists().where(M.c.org_id == organizations.c.org_id)
-    )
-    unmarked = (
-        sa.select(*columns, sa.func.count().label("n"))
-        .select_from(A.outerjoin(S, state_of_source()))
-        .where(A.c.org_id.in_(never_marked), awaiting_intake())
-        .group_by(*columns)
+    scope = sa.select(organizations.c.org_id, M.c.recount_after).select_from(
+        organizations.outerjoin(M, M.c.org_id == organizations.c.org_id)
     )
     if org_ids is not None:
-        marked = marked.where(A.c.org_id.in_(list(org_ids)))
-        unmarked = unmarked.where(A.c.org_id.in_(list(org_ids)))
+        scope = scope.where(organizations.c.org_id.in_(list(org_ids)))
+    marks = dict(conn.execute(scope).all())
+    marked = [after for after in marks.values() if after is not None]
+    unmarked = sorted(org_id for org_id, after in marks.items() if after is None)
+    columns: list[sa.ColumnElement[Any]] = [A.c.org_id, A.c.record_type, S.c.status]
+    columns += [S.c.record_type.label("state_type"), S.c.next_attempt_at] if group_by_type else []
+    branches = []
+    if marked:
+        after_mark = sa.and_(M.c.org_id == A.c.org_id, A.c.updated_at > M.c.recount_after)
+        query = (
+            sa.select(*columns, sa.func.count().label("n"))
+            .select_from(A.join(M, after_mark).outerjoin(S, state_of_source()))
+            .where(A.c.updated_at > min(marked), awaiting_intake())
+            .group_by(*columns)
+        )
+        branches.append(query if org_ids is None else query.where(A.c.org_id.in_(list(org_ids))))
+    if unmarked:
+        branches.append(
+            sa.select(*columns, sa.func.count().label("n"))
+            .select_from(A.outerjoin(S, state_of_source()))
+            .where(A.c.org_id.in_(unmarked), awaiting_intake())
+            .group_by(*columns)
+        )
+    if not branches:
+        return []
     found = []
-    for row in conn.execute(sa.union_all(marked, unmarked)):
+    for row in conn.execute(sa.union_all(*branches)):
         if group_by_type:
             found.append((row[0], row[1], row[2], row[3], row[4], int(row[5])))
         else:

@@ -130,10 +130,13 @@ record_sync_state = sa.Table(
     # All-orgs counts (status pages, alert facts) read only the records still open. Exported and
     # skipped records are nearly all of a million and are not in this index, so its size follows
     # the work outstanding, not the history.
+    # The alert rules' oldest approval and consecutive failures are read from the index alone.
     sa.Index(
         "ix_record_sync_state_open_org_id_status",
         "org_id",
         "status",
+        "approved_at",
+        "consecutive_failures",
         postgresql_where=sa.text(OPEN_CONDITION),
         sqlite_where=sa.text(OPEN_CONDITION),
     ),

@@ -20,16 +20,20 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import User
+from accsync_pipeline.service.pending import OPEN_STATUSES
 from accsync_pipeline.service.status import org_statuses
 from accsync_pipeline.store import claims as claim_store
 from accsync_pipeline.store import notifications as notification_store
-from accsync_pipeline.store.schema import sync_runs
+from accsync_pipeline.store.schema import organizations, record_sync_state, sync_runs
 from accsync_pipeline.web.api.models import OrgStatusOut, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, VisibleOrg, get_now
 
 router = APIRouter(tags=["events"])
 R = sync_runs
+S = record_sync_state
+ORGS = organizations
 POLL_SECONDS = 1.0
+STATUS_REFRESH = timedelta(seconds=30)
 # Runs that ended shortly before a poll are still compared, so their end is never missed.
 RECENT = timedelta(minutes=5)
 Event = tuple[str, dict[str, Any]]
@@ -55,6 +59,8 @@ class Watcher:
         self._status: dict[str, dict[str, Any]] = {}
         self._notifications: tuple[int, int | None] | None = None
         self._first = True
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._status_at: datetime | None = None
         self._claims: dict[str, str] = {}
 
     def _recent_runs(self, conn: sa.Connection, now: datetime) -> list[Any]:
@@ -78,6 +84,8 @@ class Watcher:
                 self._runs[data["run_id"]] = data
             events += self._claim_events(conn, changed_orgs)
             watched = [self._org_id] if self._org_id is not None else sorted(changed_orgs)
+            if self._org_id is not None and not changed_orgs and not self._org_changed(conn, now):
+                watched = []
             if watched:
                 for status in org_statuses(conn, now, watched):
                     data = OrgStatusOut.of(status).model_dump(mode="json")
@@ -103,6 +111,28 @@ class Watcher:
 
     def _open_orgs(self) -> set[str]:
         return {d["org_id"] for d in self._runs.values() if d["status"] == "started"}
+
+    def _org_changed(self, conn: sa.Connection, now: datetime) -> bool:
+        """Whether the watched org's status may have changed since it was last computed.
+
+        The full status costs a few grouped queries; this reads only the org's open records (a
+        partial index) and its settings row, so a poll costs the same for 500 or 50,000 records.
+        Time alone changes health and the next run, so the status is recomputed at least every
+        `STATUS_REFRESH` anyway.
+        """
+        fingerprint = (
+            tuple(conn.execute(
+                sa.select(S.c.status, sa.func.count())
+                .where(S.c.org_id == self._org_id, S.c.status.in_(OPEN_STATUSES))
+                .group_by(S.c.status).order_by(S.c.status)
+            ).all()),
+            conn.execute(sa.select(ORGS.c.updated_at).where(ORGS.c.org_id == self._org_id)).scalar(),
+        )  # fmt: skip
+        stale = self._status_at is None or now - self._status_at >= STATUS_REFRESH
+        if fingerprint == self._fingerprint and not stale:
+            return False
+        self._fingerprint, self._status_at = fingerprint, now
+        return True
 
     def _notification_events(self, conn: sa.Connection) -> list[Event]:
         newest = notification_store.list_for_user(conn, self._user.user_id, limit=1)

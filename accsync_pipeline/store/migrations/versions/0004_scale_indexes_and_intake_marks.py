@@ -33,7 +33,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_record_sync_state_open_org_id_status",
-            ["org_id", "status"],
+            ["org_id", "status", "approved_at", "consecutive_failures"],
             unique=False,
             postgresql_where=sa.text(OPEN_CONDITION),
             sqlite_where=sa.text(OPEN_CONDITION),

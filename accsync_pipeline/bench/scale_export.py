@@ -1,0 +1,85 @@
+"""The scale benchmark's export worker: one sync of N new records through the real pipeline.
+
+Run by `bench.scale` in its own process (so that its peak RSS is its own), with
+ACCSYNC_DATABASE_URL and DAGSTER_HOME set: `python -m accsync_pipeline.bench.scale_export SETTINGS N`.
+Prints one JSON line: seconds, success, seconds spent in `write_results`, flushes, peak RSS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+
+from accsync_pipeline.bench.scale_data import EXPORT_ORG
+from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.records import Trigger
+from accsync_pipeline.service.launch import SyncRequest
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import records as record_store
+from accsync_pipeline.store.engine import create_engine
+from accsync_pipeline.store.schema import approved_records, org_intake_marks, record_sync_state, sync_attempts
+
+INSERT_SOURCE = """
+INSERT INTO approved_records (record_id, org_id, record_type, person_id, person_name, employee_number,
+    amount, currency, expense_account, description, expense_date, approved_at, approved_by, updated_at)
+SELECT :org || '-' || lpad(n::text, 6, '0'), :org,
+       CASE WHEN n % 2 = 0 THEN 'honorarium' ELSE 'reimbursement' END,
+       'P' || (n % 50), 'Volunteer ' || (n % 50), (10000 + n % 50)::text, 125.50 + n % 1000, 'NOK', '6800',
+       'Travel ' || n, CAST(:day AS date), :at, 'approver', :at
+FROM generate_series(1, :count) AS n
+"""
+
+
+def prepare(engine: sa.Engine, settings: dict[str, Any], count: int, now: datetime) -> None:
+    """A fresh org with `count` approved records that no sync has taken in yet."""
+    with engine.begin() as conn:
+        for table in (sync_attempts, record_sync_state, approved_records, org_intake_marks):
+            conn.execute(table.delete().where(table.c.org_id == EXPORT_ORG))
+        if org_store.find_org(conn, EXPORT_ORG) is None:
+            org = OrgConfig(org_id=EXPORT_ORG, name="Export bench", connector_type="dynamics",
+                            connector_settings=settings)  # fmt: skip
+            org_store.insert_org(conn, org, now)
+        else:
+            org = org_store.get_org(conn, EXPORT_ORG)
+            org_store.update_org(conn, dataclasses.replace(org, connector_settings=settings), now)
+        conn.execute(
+            sa.text(INSERT_SOURCE), {"org": EXPORT_ORG, "count": count, "at": now, "day": now.date()}
+        )
+
+
+def main() -> None:
+    settings, count = json.loads(sys.argv[1]), int(sys.argv[2])
+    engine = create_engine()
+    prepare(engine, settings, count, datetime.now(UTC))
+    from accsync_pipeline.definitions import defs  # noqa: F401 - loaded before the clock starts
+    from accsync_pipeline.service.in_process import run_sync
+
+    writes = {"seconds": 0.0, "flushes": 0}
+    write_results = record_store.write_results
+
+    def timed_write(*args: Any, **kwargs: Any) -> None:
+        started = time.perf_counter()
+        write_results(*args, **kwargs)
+        writes["seconds"] += time.perf_counter() - started
+        writes["flushes"] += 1
+
+    record_store.write_results = timed_write  # type: ignore[assignment]
+    instance = dg.DagsterInstance.get()
+    started = time.perf_counter()
+    _, success = run_sync(instance, SyncRequest(EXPORT_ORG, Trigger.MANUAL.value), engine)
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "success": success, "write_seconds": writes["seconds"],
+                      "flushes": writes["flushes"], "peak_rss_mib": peak_mib}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

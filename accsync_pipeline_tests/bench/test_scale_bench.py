@@ -1,0 +1,41 @@
+"""`make bench-scale` works: the small profile generates its data set and prints every figure.
+
+The figures themselves are read by people (goals are checked by reading them, not by timing
+tests on a shared machine); this proves the benchmark runs end to end on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from accsync_pipeline.bench import scale
+
+pytestmark = pytest.mark.postgres
+
+FIGURES = [
+    "GET /api/orgs",
+    "global page /orgs",
+    "/status",
+    "pending list",
+    "Sync Now preview",
+    "live status stream: one poll",
+    "auto-retry",
+    "approval",
+    "alert, first tick",
+    "alert, steady tick",
+    "end-to-end export",
+    "records/s",
+    "peak RSS",
+    "load average after",
+]
+
+
+def test_the_small_scale_benchmark_prints_every_figure(
+    postgres_schema_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert scale.main(["--small", "--url", postgres_schema_url]) == 0
+    output = capsys.readouterr().out
+    for figure in FIGURES:
+        assert figure in output, figure
+    assert "posted 2,000" in output  # every record of the export exactly once
+    assert "rows: organizations 20, approved_records 5,800" in output
