@@ -47,3 +47,16 @@ def test_never_launches_twice_or_for_a_busy_disabled_or_manual_org(
 
 def test_auto_retries_skip_disabled_and_busy_orgs() -> None:
     assert plan_auto_retries(["a", "b", "off", "ghost"], ORGS, busy=["b"]) == ("a",)
+
+
+def test_runs_per_tick_are_capped_and_the_orgs_left_over_go_first_next_tick() -> None:
+    from accsync_pipeline.domain.triggers import cap_launches
+
+    wanted = [f"org_{i:03d}" for i in range(60)]
+    first, rest = cap_launches(wanted, [], limit=25)
+    assert first == tuple(wanted[:25]) and rest == tuple(wanted[25:])
+    second, rest2 = cap_launches([*wanted[25:], "new"], rest, limit=25)
+    assert second == tuple(wanted[25:50])
+    assert rest2 == (*wanted[50:], "new")
+    # An org carried over that no longer wants a run drops out.
+    assert cap_launches(["b"], ["a", "b"], limit=25) == (("b",), ())
