@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-export bench-scale install clean
+.PHONY: run test lint bench-export bench-scale bench-cli install clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -33,6 +33,10 @@ bench-export: $(STAMP)
 # its accsync tables are emptied). BENCH_ARGS=--reuse keeps the data set, --small runs in seconds.
 bench-scale: $(STAMP)
 	$(BIN)/python -m accsync_pipeline.bench.scale $(BENCH_ARGS)
+
+# Start time of the read commands (median of several runs each) next to `python -c pass`.
+bench-cli: $(STAMP)
+	$(BIN)/python -m accsync_pipeline.bench.cli $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .accsync

@@ -1,4 +1,8 @@
-"""`accsync history`: an organization's sync log, from Dagster's run storage."""
+"""`accsync history`: an organization's sync log, from accsync's own record of its runs.
+
+It reads `sync_runs` (trigger, user, counts, cause) rather than Dagster's run storage, so the
+command starts without importing Dagster. The admin screens show Dagster's view as well.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ import click
 
 from accsync_pipeline.cli.org import load_org
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.service.dagster_home import dagster_instance
-from accsync_pipeline.service.history import org_history
+from accsync_pipeline.service.history import org_sync_log
 from accsync_pipeline.store.engine import create_engine
 
 
@@ -16,11 +19,12 @@ from accsync_pipeline.store.engine import create_engine
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def command(org_id: str, limit: int, as_json: bool) -> None:
-    """The org's sync log: past runs from Dagster's run storage."""
+    """The org's sync log: past runs, newest first."""
     load_org(org_id)
     engine = create_engine()
     try:
-        entries = org_history(dagster_instance(), org_id, limit, engine)
+        with engine.connect() as conn:
+            entries = org_sync_log(conn, org_id, limit)
     finally:
         engine.dispose()
     if as_json:

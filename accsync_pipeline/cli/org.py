@@ -16,7 +16,6 @@ from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
 from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, OrgConfig
 from accsync_pipeline.service import org_config
-from accsync_pipeline.service.dagster_sync import apply_to_dagster
 from accsync_pipeline.service.org_config import ConfigChange, ConfigError
 from accsync_pipeline.service.org_settings import is_secret_key, secret_variable_fields
 from accsync_pipeline.store import orgs as org_store
@@ -64,6 +63,9 @@ def save_change(org_id: str, operation: Callable[[sa.Connection], ConfigChange])
 def update_dagster(change: ConfigChange) -> None:
     """After the commit, tell Dagster about a change its partitions or schedules depend on."""
     if change.affects_dagster:
+        # Dagster's GraphQL client imports Dagster: only commands that change an org need it.
+        from accsync_pipeline.service.dagster_sync import apply_to_dagster
+
         update = apply_to_dagster(change.after.org_id)
         click.echo(update.message if update.ok else f"warning: {update.message}", err=not update.ok)
 

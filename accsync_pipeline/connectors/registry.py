@@ -1,18 +1,22 @@
-"""Build a connector from its type name and stored settings."""
+"""Build a connector from its type name and stored settings.
+
+The connectors (and httpx) are imported when a connector is built: reading and validating
+settings, which every command line listing does, needs only the settings models.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from accsync_pipeline.connectors.base import Connector
-from accsync_pipeline.connectors.dynamics import DynamicsConnector
 from accsync_pipeline.connectors.errors import ConfigurationError
 from accsync_pipeline.connectors.settings import DynamicsSettings, XledgerSettings
-from accsync_pipeline.connectors.xledger import XledgerConnector
+
+if TYPE_CHECKING:
+    import httpx
 
 CONNECTOR_SETTINGS: dict[str, type[BaseModel]] = {"xledger": XledgerSettings, "dynamics": DynamicsSettings}
 
@@ -38,6 +42,10 @@ def connector_for(
             f"invalid {connector_type} settings: {describe_validation_error(e)}"
         ) from None
     if isinstance(parsed, XledgerSettings):
+        from accsync_pipeline.connectors.xledger import XledgerConnector
+
         return XledgerConnector(parsed, transport=transport)
     assert isinstance(parsed, DynamicsSettings)
+    from accsync_pipeline.connectors.dynamics import DynamicsConnector
+
     return DynamicsConnector(parsed, transport=transport)

@@ -7,12 +7,18 @@ Tick times come from `dagster._utils.schedules.schedule_execution_time_iterator`
 scheduler daemon itself iterates (through `RemoteSchedule.execution_time_iterator`). It is internal
 to Dagster, so it is pinned with the Dagster family (1.13.27); the tests compare it with the
 daemon's own ticks across the Europe/Oslo clock changes, and fail if an upgrade changes either.
+
+The module is imported on first use (`_scheduler`), not with this one: a command line that lists
+organizations or reads their stored schedules' descriptions must not pay for importing Dagster.
+Validating a cron expression or listing its next runs does need it.
 """
 
 from __future__ import annotations
 
 import calendar
 import functools
+import importlib
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,13 +26,15 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cron_descriptor import ExpressionDescriptor, Options
-from dagster._utils.schedules import (
-    has_out_of_range_cron_interval,
-    is_valid_cron_string,
-    schedule_execution_time_iterator,
-)
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
+SCHEDULER_MODULE = "dagster._utils.schedules"
+
+
+def _scheduler() -> types.ModuleType:
+    """Dagster's scheduler module, imported on first use: importing it imports all of Dagster
+    (seconds), which no command that only reads or lists needs."""
+    return importlib.import_module(SCHEDULER_MODULE)
 
 
 class ScheduleError(ValueError):
@@ -188,7 +196,8 @@ def validate_cron(expression: str) -> str:
         )
     normalised = " ".join(part for part, _ in parsed)
     # The scheduler's own check is the last word: whatever it refuses, we refuse.
-    if not is_valid_cron_string(normalised) or has_out_of_range_cron_interval(normalised):
+    scheduler = _scheduler()
+    if not scheduler.is_valid_cron_string(normalised) or scheduler.has_out_of_range_cron_interval(normalised):
         raise ScheduleError(f"Dagster's scheduler does not accept the cron expression '{normalised}'")
     _check_iterable(normalised)
     return normalised
@@ -201,7 +210,7 @@ _PROBE_START = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 def _check_iterable(normalised: str) -> None:
     """Refuse what Dagster's scheduler accepts as text but cannot iterate (it would fail every tick)."""
     try:
-        ticks = schedule_execution_time_iterator(_PROBE_START, normalised, "UTC")
+        ticks = _scheduler().schedule_execution_time_iterator(_PROBE_START, normalised, "UTC")
         for _ in range(2):
             next(ticks)
     except Exception:  # croniter's own errors (CroniterBadDateError, ...) are not a public API
@@ -310,7 +319,7 @@ def next_runs(cron: str, timezone: str, after: datetime, count: int) -> list[dat
     if cached is not None and cached[1] and cached[0] <= after < cached[1][0]:
         return list(cached[1])
     after_timestamp = after.timestamp()
-    for tick in schedule_execution_time_iterator(after_timestamp, normalised, timezone):
+    for tick in _scheduler().schedule_execution_time_iterator(after_timestamp, normalised, timezone):
         # The iterator starts at or after the timestamp; a run exactly at `after` is not "next".
         if tick.timestamp() <= after_timestamp:
             continue

@@ -2,21 +2,27 @@
 
 A run that failed materialized nothing, yet it may have posted records before it stopped:
 its counts, its cause in words and the records it failed come from accsync's own tables.
+`org_sync_log` lists the same runs from accsync's `sync_runs` alone (the command line): it
+needs no Dagster, but knows only runs that began exporting (not queued or refused ones).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
 import sqlalchemy as sa
-from dagster._core.storage.dagster_run import RunsFilter
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.run_tags import ORG_TAG, REFUSED_TAG, TRIGGER_TAG, USER_TAG
 from accsync_pipeline.store import runs as run_store
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+# sync_runs.status as Dagster names the run's status.
+LOG_STATUSES = {"started": "STARTED", "success": "SUCCESS", "failure": "FAILURE"}
 
 
 @dataclass
@@ -85,6 +91,9 @@ def org_history(
     With `engine`, runs that did not complete take their counts, cause and failed records from
     accsync's summary of the run (a failed run materializes nothing).
     """
+    import dagster as dg
+    from dagster._core.storage.dagster_run import RunsFilter
+
     entries = []
     for record in instance.get_run_records(RunsFilter(tags={ORG_TAG: org_id}), limit=limit):
         run = record.dagster_run
@@ -118,6 +127,35 @@ def org_history(
     return entries
 
 
+def org_sync_log(conn: sa.Connection, org_id: str, limit: int = 50) -> list[RunHistoryEntry]:
+    """Newest first, from accsync's own sync log: trigger, user, counts, cause and failed records.
+
+    The same entries as `org_history` for every run that began exporting, without Dagster's
+    run storage (and so without importing Dagster): what the command line lists.
+    """
+    entries = [
+        RunHistoryEntry(
+            run_id=run.run_id,
+            status=LOG_STATUSES.get(run.status, run.status.upper()),
+            created_at=run.started_at,
+            started_at=run.started_at,
+            ended_at=run.finished_at,
+            trigger=run.trigger,
+            user_id=run.user_id,
+            exported=run.exported,
+            skipped=run.skipped,
+            failed=run.failed,
+            total=run.total,
+            error=run.error,
+        )
+        for run in run_store.org_runs(conn, org_id, limit)
+    ]
+    failed = run_store.failed_attempts_of_runs(conn, [e.run_id for e in entries if e.failed])
+    for entry in entries:
+        entry.failed_records = [{"record_id": r, "error": e} for r, e in failed.get(entry.run_id, [])]
+    return entries
+
+
 def add_run_summaries(conn: sa.Connection, entries: list[RunHistoryEntry]) -> None:
     """Add what Dagster's run storage lacks: counts of runs that did not complete, causes, failed records."""
     ids = [e.run_id for e in entries]
@@ -146,6 +184,9 @@ def failed_runs_since_success(instance: dg.DagsterInstance, since: dict[str, dat
     """
     if not since:
         return {}
+    import dagster as dg
+    from dagster._core.storage.dagster_run import RunsFilter
+
     earliest = min(since.values())
     statuses = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
     # Every job counts, not only the sync job: a partition materialized from the Dagster UI runs

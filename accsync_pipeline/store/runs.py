@@ -150,6 +150,12 @@ def last_success(conn: sa.Connection, org_id: str) -> SyncRun | None:
     return _from_row(row) if row else None
 
 
+def org_runs(conn: sa.Connection, org_id: str, limit: int) -> list[SyncRun]:
+    """The org's runs, newest first (the org/started index)."""
+    query = sa.select(R).where(R.c.org_id == org_id).order_by(R.c.started_at.desc()).limit(limit)
+    return [_from_row(r) for r in conn.execute(query)]
+
+
 def find_runs(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, SyncRun]:
     """accsync's summaries of the given runs, by run id (runs it never began are absent)."""
     if not run_ids:
