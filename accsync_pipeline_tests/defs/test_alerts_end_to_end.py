@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from sqlalchemy.engine import Engine
@@ -43,7 +43,9 @@ def test_rejections_alert_the_org_and_the_platform_once_and_resolve_once(
     with engine.begin() as conn:
         admin = add_org_with_admin(conn, sandbox_org("acme", "dynamics", dynamics_settings(dynamics_sandbox)))
         user_store.insert_user(conn, User("root", "Global Admin", "root@example.org", "global_admin", None))
-        ids = add_sources(conn, "acme", 12)
+        # Approved an hour ago: the 48-hour rule must stay quiet, only the rejections alert.
+        approved = datetime.now(UTC) - timedelta(hours=1)
+        ids = add_sources(conn, "acme", 12, approved_at=approved, updated_at=approved)
     dynamics_sandbox.set_faults(
         reject_keys={idempotency_key("acme", rid): "BadRequest_InvalidAccount" for rid in ids}
     )
