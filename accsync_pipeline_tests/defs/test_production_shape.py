@@ -147,6 +147,8 @@ def test_twenty_orgs_sync_at_once_each_record_once_and_one_run_per_org(
             add_org_with_admin(conn, sandbox_org(org_id, "dynamics", dynamics_settings(dynamics_sandbox)))
             add_sources(conn, org_id, RECORDS, prefix=f"{org_id}-")
     engine.dispose()
+    # Each run waits on the ledger long enough for the queue to show that runs of different orgs overlap.
+    dynamics_sandbox.set_faults(latency_ms=1500)
     dagster = DagsterGraphQL(production_stack.url)
     # Two launches per org, as a schedule tick and a UI click would: the queue must hold the second.
     run_ids = [
