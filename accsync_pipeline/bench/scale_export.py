@@ -71,7 +71,7 @@ def main() -> None:
         writes["seconds"] += time.perf_counter() - started
         writes["flushes"] += 1
 
-    record_store.write_results = timed_write  # type: ignore[assignment]
+    record_store.write_results = timed_write
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
     _, success = run_sync(instance, SyncRequest(EXPORT_ORG, Trigger.MANUAL.value), engine)

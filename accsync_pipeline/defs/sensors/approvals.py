@@ -109,7 +109,7 @@ def approval_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncData
     after = tuple(state["after"]) if state.get("after") else None
     sent: dict[str, str] = state.get("sent", {})
     with accsync_db.engine.connect() as conn:
-        changes = changed_orgs_since(conn, after)  # type: ignore[arg-type]
+        changes = changed_orgs_since(conn, after)
         orgs = {o.org_id: o for o in org_store.list_orgs(conn)}
     digests = {org_id: digest(rows) for org_id, rows in changes.wanting.items()}
     # Late records only: a sync for exactly these records was launched already.
