@@ -336,9 +336,8 @@ def test_one_orgs_worst_allowed_settings_leave_another_orgs_alerts_schedule_and_
 # -- a missing or replaced state database --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a file that can be deleted
 def test_a_deleted_database_file_answers_503_and_no_save_is_lost_silently(api: Api, seeded: Seeded) -> None:
-    if api.engine.dialect.name != "sqlite":
-        pytest.skip("a file-backed database only")
     path = api.engine.url.database
     assert path
     client = api.client(seeded.hlf_admin)
