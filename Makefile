@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-export bench-scale bench-cli install clean
+.PHONY: run test lint mutation bench-export bench-scale bench-cli install clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -25,6 +25,18 @@ test: $(STAMP)
 	$(BIN)/ruff format --check accsync_pipeline accsync_pipeline_tests
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Mutation testing of the pure rules ([tool.mutmut] in pyproject.toml); not part of `make test`.
+# Prints killed / total per module and any survivor the tests' README does not explain.
+# mutmut's progress line redraws itself thousands of times: it goes to a log, the score to the screen.
+mutation: $(VENV)/.mutation-installed
+	@mkdir -p mutants
+	$(BIN)/mutmut run --max-children 2 >mutants/run.log 2>&1 || { tail -n 30 mutants/run.log; exit 1; }
+	$(BIN)/python -m accsync_pipeline_tests.mutation_score
+
+$(VENV)/.mutation-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	@touch $@
 
 bench-export: $(STAMP)
 	$(BIN)/python -m accsync_pipeline.bench.export
