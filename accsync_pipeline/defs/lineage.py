@@ -16,10 +16,9 @@ from __future__ import annotations
 import warnings
 
 import dagster as dg
-import sqlalchemy as sa
 
 from accsync_pipeline.defs.resources import AccsyncDatabase
-from accsync_pipeline.store.schema import approved_records as A
+from accsync_pipeline.store.source_rows import source_summary
 
 OWNERS = ["team:accsync"]
 APPROVED_RECORDS = dg.AssetKey("approved_records")
@@ -38,11 +37,7 @@ with warnings.catch_warnings():
     def approved_records(accsync_db: AccsyncDatabase) -> dg.ObserveResult:
         """Counts the approved rows and notes the newest change; the data version follows the newest edit."""
         with accsync_db.engine.connect() as conn:
-            count, newest, orgs = conn.execute(
-                sa.select(
-                    sa.func.count(), sa.func.max(A.c.updated_at), sa.func.count(sa.distinct(A.c.org_id))
-                )
-            ).one()
+            count, newest, orgs = source_summary(conn)
         newest_text = newest.isoformat() if newest is not None else "-"
         return dg.ObserveResult(
             data_version=dg.DataVersion(f"{count}@{newest_text}"),

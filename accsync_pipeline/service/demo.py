@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from accsync_pipeline.domain.org import OrgConfig, User
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import users as user_store
-from accsync_pipeline.store.schema import approved_records
+from accsync_pipeline.store.source_rows import insert_source_rows
 
 # Ports where `accsync run` starts the sandboxes.
 XLEDGER_SANDBOX_PORT = 8101
@@ -138,6 +138,6 @@ def seed(conn: sa.Connection, now: datetime | None = None, seed_value: int = 202
         org_store.insert_org(conn, org, now)
     for user in DEMO_USERS:
         user_store.insert_user(conn, user)
-    conn.execute(approved_records.insert(), demo_records("hlf", 180, rng, now))
-    conn.execute(approved_records.insert(), demo_records("blindeforbundet", 140, rng, now))
+    insert_source_rows(conn, demo_records("hlf", 180, rng, now))
+    insert_source_rows(conn, demo_records("blindeforbundet", 140, rng, now))
     return True

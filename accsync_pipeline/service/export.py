@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.connectors.base import Connector, Outcome, Posted, Rejected, TransientFailure
@@ -21,10 +20,10 @@ from accsync_pipeline.domain.backoff import next_attempt_at
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import ExportableRecord, SyncStatus, ledger_keys
 from accsync_pipeline.domain.validation import skip_reason, to_exportable
+from accsync_pipeline.store import queue
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.records import RecordResult
-from accsync_pipeline.store.schema import record_sync_state
 
 # Records read from the database at a time, and looked up in the ledger together before any
 # of them is sent: bounds memory, and makes one lookup request cover many posting requests.
@@ -108,14 +107,7 @@ def recover_in_flight(
 ) -> int:
     """Resolve records a crashed run left in flight: in the ledger → exported; absent → pending again."""
     with engine.connect() as conn:
-        types = dict(
-            conn.execute(
-                sa.select(record_sync_state.c.record_id, record_sync_state.c.record_type).where(
-                    record_sync_state.c.org_id == org.org_id,
-                    record_sync_state.c.status == SyncStatus.IN_FLIGHT,
-                )
-            ).all()
-        )
+        types = queue.in_flight_types(conn, org.org_id)
     ids = sorted(types)
     for start in range(0, len(ids), LOOKUP_WINDOW):
         batch = ids[start : start + LOOKUP_WINDOW]
@@ -186,12 +178,10 @@ def export_org(
     summaries: dict[str, ExportSummary] = {t: ExportSummary() for t in record_types}
     writer = ResultWriter(engine, run, summaries)
     with engine.begin() as conn:
-        record_store.intake(conn, org.org_id, run.clock())
+        queue.intake(conn, org.org_id, run.clock())
     recover_in_flight(engine, connector, org, writer, run.clock)
     with engine.begin() as conn:
-        queued = sum(
-            record_store.count_queue(conn, org.org_id, run.clock(), record_types, record_ids).values()
-        )
+        queued = sum(queue.count_queue(conn, org.org_id, run.clock(), record_types, record_ids).values())
         run_store.add_to_total(conn, run.run_id, queued)
 
     record_type_of: dict[str, str] = {}
@@ -203,14 +193,13 @@ def export_org(
         while True:
             now = run.clock()
             with engine.connect() as conn:
-                chunk = record_store.queue_chunk(
-                    conn, org.org_id, now, after, CHUNK_SIZE, record_types, record_ids
-                )
+                chunk = queue.read_queue(conn, org.org_id, now, after, CHUNK_SIZE, record_types, record_ids)
             if not chunk:
                 return
-            after = chunk[-1].record_id
+            after = chunk[-1].record.record_id
             ready = []
-            for record in chunk:
+            for queued in chunk:
+                record = queued.record
                 reason = skip_reason(record, org.record_types)
                 if reason:
                     writer.add(
@@ -219,15 +208,10 @@ def export_org(
                     )
                 else:
                     ready.append(to_exportable(record))
+                    consecutive[record.record_id] = queued.prior_failures
             writer.flush()
             with engine.begin() as conn:
                 ids = [r.record_id for r in ready]
-                rows = conn.execute(
-                    sa.select(record_sync_state.c.record_id, record_sync_state.c.consecutive_failures).where(
-                        record_sync_state.c.record_id.in_(ids)
-                    )
-                )
-                consecutive.update({rid: count for rid, count in rows})
                 record_store.mark_in_flight(conn, ids, run.run_id, now)
             in_ledger = already_in_ledger(connector, ready)
             for exportable in ready:

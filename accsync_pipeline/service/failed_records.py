@@ -6,7 +6,6 @@ backoff) and launches ONE run for exactly those records, tagged `retry` with the
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -20,22 +19,16 @@ from sqlalchemy.engine import Engine
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus, Trigger
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncRequest
-from accsync_pipeline.service.pending import (
-    OUTCOME_UNKNOWN,
-    WAITING_STATUSES,
-    awaiting_intake,
-    outcome_unknown,
-)
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
 from accsync_pipeline.store import record_search
 from accsync_pipeline.store import records as record_store
-from accsync_pipeline.store.record_search import RecordSearch
-from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
+from accsync_pipeline.store.record_search import RecordSearch, RecordView
+from accsync_pipeline.store.source_rows import parse_source_row
 
-A = approved_records
-S = record_sync_state
-T = sync_attempts
+# What a record in flight is shown as once the run that sent it has ended: it may or may not be
+# in the ledger, and the next sync looks it up before sending anything.
+OUTCOME_UNKNOWN = "outcome_unknown"
 ERRORS_LISTED = 10
 
 
@@ -107,16 +100,6 @@ def status_note(status: str, skip_reason: str | None = None) -> str:
     return _STATUS_NOTES.get(status, status.replace("_", " ").capitalize())
 
 
-def _status_clause(status: RecordFilter) -> sa.ColumnElement[bool]:
-    # A skipped or failed record the app has edited since is pending again (intake reopens it).
-    settled = A.c.updated_at <= S.c.source_updated_at
-    if status == RecordFilter.PENDING:
-        return sa.or_(S.c.status.in_(WAITING_STATUSES), awaiting_intake())
-    if status == RecordFilter.EXPORTED:
-        return S.c.status == SyncStatus.EXPORTED
-    return sa.and_(S.c.status == status.value, settled)
-
-
 def _shown_status(m: Any) -> str:
     if m["status"] is None:
         return SyncStatus.PENDING.value
@@ -136,33 +119,10 @@ def list_records(
     offset: int = 0,
 ) -> tuple[int, list[RecordDetails]]:
     """(how many match, one page of them ordered by record id) with each one's latest failed attempts."""
-    clauses: list[sa.ColumnElement[bool]] = [A.c.org_id == org_id]
-    if status == RecordFilter.PENDING:
-        # The waiting state rows (open-records index) and what intake would add, read after the
-        # org's intake mark: the size of the queue, not of the org's history.
-        waiting = sa.select(S.c.record_id).where(S.c.org_id == org_id, S.c.status.in_(WAITING_STATUSES))
-        pending_ids = sa.union_all(waiting, record_store.awaiting_intake_ids(conn, org_id)).subquery()
-        clauses.append(A.c.record_id.in_(sa.select(pending_ids.c.record_id)))
-    elif status is not None:
-        clauses.append(_status_clause(status))
-    if record_ids is not None:
-        clauses.append(A.c.record_id.in_(list(record_ids)))
-    joined = A.outerjoin(S, record_store.state_of_source())
-    total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(*clauses)).scalar_one()
-    # The source row, and the state columns the source does not have (same-named ones come from the source).
-    state = [c for c in S.c if c.name not in A.c]
-    unknown = sa.case((outcome_unknown(), True), else_=False).label("outcome_unknown")
-    query = (
-        sa.select(*record_store.source_columns(), *state, unknown)
-        .select_from(joined)
-        .where(*clauses)
-        .order_by(A.c.record_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = [r._mapping for r in conn.execute(query)]
+    view = None if status is None else RecordView(status.value)
+    total, rows = record_search.list_rows(conn, org_id, view, record_ids, limit, offset)
     errors = _failed_attempts(conn, org_id, [m["record_id"] for m in rows])
-    return int(total), [_details(m, errors.get(m["record_id"], [])) for m in rows]
+    return total, [_details(m, errors.get(m["record_id"], [])) for m in rows]
 
 
 @dataclass(frozen=True)
@@ -192,7 +152,7 @@ def stream_records(conn: sa.Connection, search: RecordSearch) -> Iterator[Record
 
 
 def _details(m: Any, errors: list[Attempt]) -> RecordDetails:
-    source = record_store.parse_source_row(m)
+    source = parse_source_row(m)
     return RecordDetails(
         record_id=source.record_id,
         record_type=source.record_type,
@@ -221,33 +181,14 @@ def _attempt(m: Any) -> Attempt:
 
 def _failed_attempts(conn: sa.Connection, org_id: str, record_ids: list[str]) -> dict[str, list[Attempt]]:
     """Each record's newest failed attempts, newest first (one query for the page)."""
-    if not record_ids:
-        return {}
-    query = (
-        sa.select(T)
-        .where(T.c.org_id == org_id, T.c.record_id.in_(record_ids), T.c.outcome == "failed")
-        .order_by(T.c.record_id, T.c.attempted_at.desc(), T.c.attempt_id.desc())
-    )
-    found: dict[str, list[Attempt]] = defaultdict(list)
-    for row in conn.execute(query):
-        if len(found[row.record_id]) < ERRORS_LISTED:
-            found[row.record_id].append(_attempt(row._mapping))
-    return dict(found)
+    found = record_search.failed_attempts(conn, org_id, record_ids, ERRORS_LISTED)
+    return {record_id: [_attempt(m) for m in rows] for record_id, rows in found.items()}
 
 
 def record_history(conn: sa.Connection, org_id: str, record_id: str) -> list[Attempt] | None:
     """Every attempt on one of the org's records, newest first; None if the org has no such record."""
-    exists = conn.execute(
-        sa.select(A.c.record_id).where(A.c.org_id == org_id, A.c.record_id == record_id)
-    ).first()
-    if exists is None:
-        return None
-    query = (
-        sa.select(T)
-        .where(T.c.org_id == org_id, T.c.record_id == record_id)
-        .order_by(T.c.attempted_at.desc(), T.c.attempt_id.desc())
-    )
-    return [_attempt(r._mapping) for r in conn.execute(query)]
+    rows = record_search.attempts_of_record(conn, org_id, record_id)
+    return None if rows is None else [_attempt(m) for m in rows]
 
 
 def retry_failed(

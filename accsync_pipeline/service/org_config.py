@@ -48,7 +48,6 @@ from accsync_pipeline.service.org_settings import (
 )
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import records as record_store
-from accsync_pipeline.store.schema import organizations
 
 __all__ = [
     "ConfigChange",
@@ -127,7 +126,7 @@ def add_org(
 
 def _current(conn: sa.Connection, org_id: str) -> OrgConfig:
     """The org's configuration, its row locked until commit so that concurrent editors do not clash."""
-    conn.execute(sa.select(organizations.c.org_id).where(organizations.c.org_id == org_id).with_for_update())
+    org_store.lock_org(conn, org_id)
     return org_store.get_org(conn, org_id)
 
 

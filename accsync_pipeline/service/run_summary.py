@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from accsync_pipeline.store import runs as run_store
-from accsync_pipeline.store.schema import sync_attempts
 
 
 @dataclass
@@ -26,12 +25,6 @@ def run_summary(conn: sa.Connection, run_id: str, listed: int = 100) -> RunSumma
     if run is None:
         return None
     summary = RunSummary(run_id, run.status, run.total, run.done, run.exported)
-    rows = conn.execute(
-        sa.select(sync_attempts.c.record_id, sync_attempts.c.outcome, sync_attempts.c.error)
-        .where(sync_attempts.c.run_id == run_id, sync_attempts.c.outcome.in_(["skipped", "failed"]))
-        .order_by(sync_attempts.c.record_id)
-        .limit(listed)
-    )
-    for record_id, outcome, error in rows:
+    for record_id, outcome, error in run_store.problem_attempts(conn, run_id, listed):
         (summary.skipped if outcome == "skipped" else summary.failed).append((record_id, error or ""))
     return summary

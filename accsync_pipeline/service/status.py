@@ -17,12 +17,10 @@ from accsync_pipeline.domain.alert_model import status_link
 from accsync_pipeline.domain.health import Health, HealthFacts, LastSync, assess_health
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, schedule_next_runs
-from accsync_pipeline.service.pending import outcome_unknown_counts, record_counts
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import reconciliations as reconciliation_store
-from accsync_pipeline.store.schema import organizations, sync_runs
-
-R = sync_runs
+from accsync_pipeline.store import runs as run_store
+from accsync_pipeline.store.queue import outcome_unknown_counts, record_counts
 
 
 @dataclass(frozen=True)
@@ -126,37 +124,6 @@ class OrgStatus:
     reconciliation: ReconciliationStatus | None = None
 
 
-def _latest_per_org(
-    conn: sa.Connection, statuses: Sequence[str], org_ids: Sequence[str] | None
-) -> dict[str, Any]:
-    """Each org's newest run among `statuses`, in one query (a window over the org/started index)."""
-    rank = sa.func.row_number().over(partition_by=R.c.org_id, order_by=R.c.started_at.desc()).label("rank")
-    inner = sa.select(R, rank).where(R.c.status.in_(list(statuses)))
-    if org_ids is not None:
-        inner = inner.where(R.c.org_id.in_(list(org_ids)))
-    ranked = inner.subquery()
-    rows = conn.execute(sa.select(ranked).where(ranked.c.rank == 1))
-    return {row.org_id: row for row in rows}
-
-
-def _last_successes(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, datetime]:
-    query = (
-        sa.select(R.c.org_id, sa.func.max(R.c.finished_at))
-        .where(R.c.status == "success")
-        .group_by(R.c.org_id)
-    )
-    if org_ids is not None:
-        query = query.where(R.c.org_id.in_(list(org_ids)))
-    return {org_id: at for org_id, at in conn.execute(query) if at is not None}
-
-
-def _created_at(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, datetime]:
-    query = sa.select(organizations.c.org_id, organizations.c.created_at)
-    if org_ids is not None:
-        query = query.where(organizations.c.org_id.in_(list(org_ids)))
-    return {org_id: at for org_id, at in conn.execute(query)}
-
-
 def _schedule(org: OrgConfig) -> tuple[str | None, str, Any]:
     """(cron, description, schedule) of the org; a stored spec that no longer parses is described as such."""
     try:
@@ -174,10 +141,10 @@ def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | No
         orgs = [o for o in (org_store.find_org(conn, i) for i in sorted(set(org_ids))) if o is not None]
     scope = None if org_ids is None else [o.org_id for o in orgs]
     counts = record_counts(conn, scope)
-    ended = _latest_per_org(conn, ("success", "failure"), scope)
-    running = _latest_per_org(conn, ("started",), scope)
-    successes = _last_successes(conn, scope)
-    created = _created_at(conn, scope)
+    ended = run_store.latest_per_org(conn, ("success", "failure"), scope)
+    running = run_store.latest_per_org(conn, ("started",), scope)
+    successes = run_store.last_successes(conn, scope)
+    created = org_store.created_at(conn, scope)
     unknown = outcome_unknown_counts(conn, scope)
     reconciled = reconciliation_store.latest_per_org(conn, scope)
     return [

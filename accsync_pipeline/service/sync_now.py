@@ -20,9 +20,9 @@ from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.launch import DagsterRunInfo, DagsterUnavailable, SyncRequest
-from accsync_pipeline.service.pending import next_sync_by_type
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.store import runs as run_store
+from accsync_pipeline.store.queue import next_sync_by_type
 
 DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"

@@ -220,7 +220,7 @@ def overdue_pending(conn: sa.Connection, now: datetime) -> dict[str, tuple[int, 
     dead network stops a run before intake), pending, in flight, failed, or skipped but edited
     by the app since. Two parts, neither of which reads the million records already settled:
     the open state rows (their partial index), and the source rows after each org's intake
-    mark that intake has not taken in (`records.awaiting_intake_counts` reads the same rows).
+    mark that intake has not taken in (`queue.awaiting_intake_counts` reads the same rows).
     """
     cutoff = _cutoffs(conn, ORG.c.alert_pending_hours, now)
     if cutoff is None:

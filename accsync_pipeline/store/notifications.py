@@ -159,3 +159,11 @@ def holders_of(conn: sa.Connection, dedupe_keys: Sequence[str], user_ids: Sequen
         .distinct()
     )
     return {r[0] for r in conn.execute(query)}
+
+
+def owns(conn: sa.Connection, user_id: str, notification_id: int) -> bool:
+    """Whether the notification exists and is the user's."""
+    query = sa.select(N.c.notification_id).where(
+        N.c.user_id == user_id, N.c.notification_id == notification_id
+    )
+    return conn.execute(query).first() is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,3 +94,23 @@ def update_org(conn: sa.Connection, org: OrgConfig, now: datetime | None = None)
     )
     if result.rowcount == 0:
         raise UnknownOrganization(org.org_id)
+
+
+def lock_org(conn: sa.Connection, org_id: str) -> None:
+    """Lock the org's row until commit, so that concurrent editors do not clash."""
+    conn.execute(sa.select(organizations.c.org_id).where(organizations.c.org_id == org_id).with_for_update())
+
+
+def created_at(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, datetime]:
+    """When each org (the given ones, or all) was added."""
+    query = sa.select(organizations.c.org_id, organizations.c.created_at)
+    if org_ids is not None:
+        query = query.where(organizations.c.org_id.in_(list(org_ids)))
+    return {org_id: at for org_id, at in conn.execute(query)}
+
+
+def settings_updated_at(conn: sa.Connection, org_id: str) -> datetime | None:
+    """When the org's settings row last changed."""
+    return conn.execute(
+        sa.select(organizations.c.updated_at).where(organizations.c.org_id == org_id)
+    ).scalar()

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 
 from accsync_pipeline.domain.amounts import AmountError, parse_amount
 from accsync_pipeline.domain.records import SyncStatus
-from accsync_pipeline.service.pending import WAITING_STATUSES, awaiting_intake, outcome_unknown
-from accsync_pipeline.store import records as record_store
+from accsync_pipeline.store import queue
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
+from accsync_pipeline.store.source_rows import RAW_AMOUNT, source_columns
 
 A = approved_records
 S = record_sync_state
@@ -79,14 +79,13 @@ class RecordSearch:
 def view_clause(view: RecordView) -> sa.ColumnElement[bool] | None:
     """A view as SQL over `approved_records` outer-joined to the state (None: every record)."""
     # A skipped or failed record the app has edited since is pending again (intake reopens it).
-    settled = A.c.updated_at <= S.c.source_updated_at
     if view == RecordView.ALL:
         return None
     if view == RecordView.PENDING:
-        return sa.or_(S.c.status.in_(WAITING_STATUSES), awaiting_intake())
+        return queue.pending_view()
     if view == RecordView.EXPORTED:
         return S.c.status == SyncStatus.EXPORTED
-    return sa.and_(S.c.status == view.value, settled)
+    return queue.settled_as(SyncStatus(view.value))
 
 
 def _text_amount(text: str) -> Decimal | None:
@@ -133,19 +132,19 @@ def _clauses(search: RecordSearch) -> list[sa.ColumnElement[bool]]:
 
 def _joined() -> sa.FromClause:
     # org_id in the join condition: a per-org list reads only that org's state rows.
-    return A.outerjoin(S, sa.and_(S.c.record_id == A.c.record_id, S.c.org_id == A.c.org_id))
+    return queue.source_with_state()
 
 
 def _rows_query(search: RecordSearch) -> sa.Select[Any]:
     # The source row, and the state columns the source does not have (same-named ones come from the source).
     state = [c for c in S.c if c.name not in A.c]
-    unknown = sa.case((outcome_unknown(), True), else_=False).label("outcome_unknown")
+    unknown = sa.case((queue.outcome_unknown(), True), else_=False).label("outcome_unknown")
     column = SORT_COLUMNS[search.sort]
     order = [column.desc() if search.descending else column.asc()]
     if search.sort != RecordSort.RECORD:
         order.append(A.c.record_id.desc() if search.descending else A.c.record_id.asc())
     return (
-        sa.select(*record_store.source_columns(), *state, unknown)
+        sa.select(*source_columns(), *state, unknown)
         .select_from(_joined())
         .where(*_clauses(search))
         .order_by(*order)
@@ -236,7 +235,7 @@ def _run_query(org_id: str, run_id: str, outcome: str | None) -> sa.Select[Any]:
             T.c.resolved_by_run_id,
             T.c.attempted_at,
             A.c.person_name,
-            record_store.RAW_AMOUNT,
+            RAW_AMOUNT,
             A.c.currency,
             A.c.record_type,
             A.c.expense_date,
@@ -328,18 +327,81 @@ def money_of_next_sync(
     conn: sa.Connection, org_id: str, now: datetime, record_types: Sequence[str] | None = None
 ) -> dict[str, Decimal]:
     """The amounts per currency that a sync started now would send (what Sync Now's count counts)."""
-    queued = sa.or_(
-        S.c.status.in_(WAITING_STATUSES),
-        sa.and_(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now),
-        awaiting_intake(),
-    )
     query = (
         sa.select(A.c.currency, _cents(A.c.amount))
         .select_from(_joined())
-        .where(A.c.org_id == org_id, queued)
+        .where(A.c.org_id == org_id, queue.next_sync(now))
         .group_by(A.c.currency)
         .order_by(A.c.currency)
     )
     if record_types is not None:
         query = query.where(A.c.record_type.in_(list(record_types)))
     return _by_currency(conn.execute(query))
+
+
+# --- Records by id or view, and their attempts ---------------------------------------------------
+
+
+def list_rows(
+    conn: sa.Connection,
+    org_id: str,
+    view: RecordView | None,
+    record_ids: Sequence[str] | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[Any]]:
+    """(how many match, one page of rows ordered by record id), the rows as `page_of_records` gives them."""
+    clauses: list[sa.ColumnElement[bool]] = [A.c.org_id == org_id]
+    if view == RecordView.PENDING:
+        # By id: the waiting state rows and what intake would add, the size of the queue.
+        clauses.append(A.c.record_id.in_(queue.pending_ids(conn, org_id)))
+    elif view is not None and (clause := view_clause(view)) is not None:
+        clauses.append(clause)
+    if record_ids is not None:
+        clauses.append(A.c.record_id.in_(list(record_ids)))
+    total = conn.execute(sa.select(sa.func.count()).select_from(_joined()).where(*clauses)).scalar_one()
+    state = [c for c in S.c if c.name not in A.c]
+    unknown = sa.case((queue.outcome_unknown(), True), else_=False).label("outcome_unknown")
+    query = (
+        sa.select(*source_columns(), *state, unknown)
+        .select_from(_joined())
+        .where(*clauses)
+        .order_by(A.c.record_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), [r._mapping for r in conn.execute(query)]
+
+
+def failed_attempts(
+    conn: sa.Connection, org_id: str, record_ids: Sequence[str], per_record: int
+) -> dict[str, list[Any]]:
+    """Each record's newest `per_record` failed attempts, newest first (one query for a page)."""
+    if not record_ids:
+        return {}
+    query = (
+        sa.select(T)
+        .where(T.c.org_id == org_id, T.c.record_id.in_(list(record_ids)), T.c.outcome == "failed")
+        .order_by(T.c.record_id, T.c.attempted_at.desc(), T.c.attempt_id.desc())
+    )
+    found: dict[str, list[Any]] = {}
+    for row in conn.execute(query):
+        kept = found.setdefault(row.record_id, [])
+        if len(kept) < per_record:
+            kept.append(row._mapping)
+    return found
+
+
+def attempts_of_record(conn: sa.Connection, org_id: str, record_id: str) -> list[Any] | None:
+    """Every attempt on one of the org's records, newest first; None if the org has no such record."""
+    exists = conn.execute(
+        sa.select(A.c.record_id).where(A.c.org_id == org_id, A.c.record_id == record_id)
+    ).first()
+    if exists is None:
+        return None
+    query = (
+        sa.select(T)
+        .where(T.c.org_id == org_id, T.c.record_id == record_id)
+        .order_by(T.c.attempted_at.desc(), T.c.attempt_id.desc())
+    )
+    return [r._mapping for r in conn.execute(query)]

@@ -182,3 +182,48 @@ def failed_attempts_of_runs(
         if len(listed) < per_run:
             listed.append((record_id, error or ""))
     return found
+
+
+def latest_per_org(
+    conn: sa.Connection, statuses: Sequence[str], org_ids: Sequence[str] | None
+) -> dict[str, Any]:
+    """Each org's newest run among `statuses`, in one query (a window over the org/started index)."""
+    rank = sa.func.row_number().over(partition_by=R.c.org_id, order_by=R.c.started_at.desc()).label("rank")
+    inner = sa.select(R, rank).where(R.c.status.in_(list(statuses)))
+    if org_ids is not None:
+        inner = inner.where(R.c.org_id.in_(list(org_ids)))
+    ranked = inner.subquery()
+    rows = conn.execute(sa.select(ranked).where(ranked.c.rank == 1))
+    return {row.org_id: row for row in rows}
+
+
+def last_successes(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, datetime]:
+    """Each org's latest successful finish, in one grouped query."""
+    query = (
+        sa.select(R.c.org_id, sa.func.max(R.c.finished_at))
+        .where(R.c.status == "success")
+        .group_by(R.c.org_id)
+    )
+    if org_ids is not None:
+        query = query.where(R.c.org_id.in_(list(org_ids)))
+    return {org_id: at for org_id, at in conn.execute(query) if at is not None}
+
+
+def open_or_ended_since(conn: sa.Connection, since: datetime, org_id: str | None) -> list[Any]:
+    """Runs still open or ended after `since` (of one org, or all), oldest start first."""
+    query = sa.select(R).where(sa.or_(R.c.status == OPEN, R.c.finished_at >= since))
+    if org_id is not None:
+        query = query.where(R.c.org_id == org_id)
+    return list(conn.execute(query.order_by(R.c.started_at)))
+
+
+def problem_attempts(conn: sa.Connection, run_id: str, limit: int) -> list[tuple[str, str, str | None]]:
+    """(record id, outcome, error) of the run's skipped and failed attempts, by record id."""
+    A = sync_attempts
+    rows = conn.execute(
+        sa.select(A.c.record_id, A.c.outcome, A.c.error)
+        .where(A.c.run_id == run_id, A.c.outcome.in_(["skipped", "failed"]))
+        .order_by(A.c.record_id)
+        .limit(limit)
+    )
+    return [(record_id, outcome, error) for record_id, outcome, error in rows]

@@ -125,7 +125,7 @@ record_sync_state = sa.Table(
     sa.Index(None, "status", "next_attempt_at"),
     # Staleness rule: oldest pending approval per org.
     sa.Index(None, "status", "approved_at"),
-    # Joins from the source carry org_id (`store.records.state_of_source`): one org, in record order.
+    # Joins from the source carry org_id (`store.queue.state_of_source`): one org, in record order.
     sa.Index(None, "org_id", "record_id"),
     # All-orgs counts (status pages, alert facts) read only the records still open. Exported and
     # skipped records are nearly all of a million and are not in this index, so its size follows

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.records import SyncStatus
-from accsync_pipeline.service import pending
+from accsync_pipeline.store import queue as pending
 from accsync_pipeline.store import records
 from accsync_pipeline.store.records import RecordResult
 from accsync_pipeline.store.schema import org_intake_marks, record_sync_state, sync_attempts

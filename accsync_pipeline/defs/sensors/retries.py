@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-import sqlalchemy as sa
 
 from accsync_pipeline.defs.jobs import sync_job
 from accsync_pipeline.defs.resources import AccsyncDatabase
-from accsync_pipeline.domain.records import SyncStatus, Trigger
+from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
 from accsync_pipeline.domain.triggers import MAX_RUNS_PER_TICK, cap_launches, plan_auto_retries
 from accsync_pipeline.service.dagster_runs import active_runs_by_org
 from accsync_pipeline.service.export import utc_now
 from accsync_pipeline.store import orgs as org_store
-from accsync_pipeline.store.schema import record_sync_state as S
+from accsync_pipeline.store import queue
 
 
 @dg.sensor(
@@ -32,13 +31,8 @@ def auto_retry_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncDa
     """One run per org with due records; the backoff itself was set when each record failed."""
     now = utc_now()
     with accsync_db.engine.connect() as conn:
-        due = conn.execute(
-            sa.select(S.c.org_id, sa.func.min(S.c.next_attempt_at))
-            .where(S.c.status == SyncStatus.FAILED, S.c.next_attempt_at <= now)
-            .group_by(S.c.org_id)
-        ).all()
+        due_at = queue.first_due_by_org(conn, now)
         orgs = {o.org_id: o for o in org_store.list_orgs(conn)}
-    due_at = {org_id: first_due for org_id, first_due in due}
     busy = active_runs_by_org(context.instance)  # one run-storage query for every org
     carried = json.loads(context.cursor).get("carried", []) if context.cursor else []
     launch, rest = cap_launches(plan_auto_retries(due_at, orgs, busy), carried)

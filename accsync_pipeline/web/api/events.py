@@ -20,18 +20,16 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import User
-from accsync_pipeline.service.pending import OPEN_STATUSES
 from accsync_pipeline.service.status import org_statuses
 from accsync_pipeline.store import claims as claim_store
 from accsync_pipeline.store import notifications as notification_store
-from accsync_pipeline.store.schema import organizations, record_sync_state, sync_runs
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import queue
+from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.web.api.models import OrgStatusOut, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, VisibleOrg, get_now
 
 router = APIRouter(tags=["events"])
-R = sync_runs
-S = record_sync_state
-ORGS = organizations
 POLL_SECONDS = 1.0
 STATUS_REFRESH = timedelta(seconds=30)
 # Runs that ended shortly before a poll are still compared, so their end is never missed.
@@ -64,10 +62,7 @@ class Watcher:
         self._claims: dict[str, str] = {}
 
     def _recent_runs(self, conn: sa.Connection, now: datetime) -> list[Any]:
-        query = sa.select(R).where(sa.or_(R.c.status == "started", R.c.finished_at >= now - RECENT))
-        if self._org_id is not None:
-            query = query.where(R.c.org_id == self._org_id)
-        return list(conn.execute(query.order_by(R.c.started_at)))
+        return run_store.open_or_ended_since(conn, now - RECENT, self._org_id)
 
     def poll(self) -> list[Event]:
         now = self._now()
@@ -120,14 +115,11 @@ class Watcher:
         Time alone changes health and the next run, so the status is recomputed at least every
         `STATUS_REFRESH` anyway.
         """
+        assert self._org_id is not None
         fingerprint = (
-            tuple(conn.execute(
-                sa.select(S.c.status, sa.func.count())
-                .where(S.c.org_id == self._org_id, S.c.status.in_(OPEN_STATUSES))
-                .group_by(S.c.status).order_by(S.c.status)
-            ).all()),
-            conn.execute(sa.select(ORGS.c.updated_at).where(ORGS.c.org_id == self._org_id)).scalar(),
-        )  # fmt: skip
+            queue.open_counts(conn, self._org_id),
+            org_store.settings_updated_at(conn, self._org_id),
+        )
         stale = self._status_at is None or now - self._status_at >= STATUS_REFRESH
         if fingerprint == self._fingerprint and not stale:
             return False

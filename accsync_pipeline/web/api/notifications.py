@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store.notifications import Notification
-from accsync_pipeline.store.schema import notifications
 from accsync_pipeline.web.api.models import errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now
 
@@ -73,13 +71,6 @@ def mark_read(notification_id: NotificationId, user: CurrentUser, engine: DbEngi
     """Mark one of the caller's notifications read; another user's is "not found" like a missing one."""
     with engine.begin() as conn:
         marked = notification_store.mark_read(conn, user.user_id, now, notification_id)
-        if marked == 0 and not _owns(conn, user.user_id, notification_id):
+        if marked == 0 and not notification_store.owns(conn, user.user_id, notification_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "notification not found")
     return MarkedOut(marked=marked)
-
-
-def _owns(conn: sa.Connection, user_id: str, notification_id: int) -> bool:
-    query = sa.select(notifications.c.notification_id).where(
-        notifications.c.user_id == user_id, notifications.c.notification_id == notification_id
-    )
-    return conn.execute(query).first() is not None
