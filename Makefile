@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint mutation bench-export bench-scale bench-cli install clean
+.PHONY: run test lint mutation bench-export bench-scale bench-cli bench-latency install clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -49,6 +49,11 @@ bench-scale: $(STAMP)
 # Start time of the read commands (median of several runs each) next to `python -c pass`.
 bench-cli: $(STAMP)
 	$(BIN)/python -m accsync_pipeline.bench.cli $(BENCH_ARGS)
+
+# Sync Now click and approval → run started → first record posted → finished, median and p95,
+# on `accsync run`'s stack in a temporary directory. BENCH_ARGS=--runs 5 for a quicker pass.
+bench-latency: $(STAMP)
+	$(BIN)/python -m accsync_pipeline.bench.latency $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .accsync
