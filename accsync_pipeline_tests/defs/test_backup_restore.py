@@ -54,6 +54,19 @@ def org_on_sandbox(request: pytest.FixtureRequest) -> tuple[str, RunningSandbox,
     return "dynamics", sandbox, dynamics_settings(sandbox)
 
 
+def org_with_records(
+    engine: Engine, connector_type: str, settings: dict[str, object], count: int
+) -> list[str]:
+    with engine.begin() as conn:
+        add_org_with_admin(conn, sandbox_org("acme", connector_type, settings))
+        return add_sources(conn, "acme", count, prefix="A")
+
+
+def sync(instance: dg.DagsterInstance, trigger: str) -> None:
+    _, success = in_process.run_sync(instance, SyncRequest("acme", trigger))
+    assert success
+
+
 def test_a_sync_after_restoring_an_older_backup_posts_nothing_twice(
     engine: Engine,
     accsync_env: str,
@@ -61,17 +74,13 @@ def test_a_sync_after_restoring_an_older_backup_posts_nothing_twice(
     org_on_sandbox: tuple[str, RunningSandbox, dict[str, object]],
 ) -> None:
     connector_type, sandbox, settings = org_on_sandbox
-    with engine.begin() as conn:
-        add_org_with_admin(conn, sandbox_org("acme", connector_type, settings))
-        first = add_sources(conn, "acme", 30, prefix="A")
-    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
-    assert success
+    first = org_with_records(engine, connector_type, settings, 30)
+    sync(dagster_instance, "manual")
     backup = back_up(engine)  # taken after the first sync: these 30 are exported in it
 
     with engine.begin() as conn:
         second = add_sources(conn, "acme", 20, prefix="B")
-    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "schedule"))
-    assert success
+    sync(dagster_instance, "schedule")
     assert records_in_ledger(sandbox, connector_type, "acme", first + second) == dict.fromkeys(
         first + second, 1
     )
@@ -79,9 +88,8 @@ def test_a_sync_after_restoring_an_older_backup_posts_nothing_twice(
     restore(engine, backup)  # the B records are gone from the database, still in the source and ledger
     with engine.begin() as conn:
         add_sources(conn, "acme", 20, prefix="B")
-    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "schedule"))
+    sync(dagster_instance, "schedule")
 
-    assert success
     assert records_in_ledger(sandbox, connector_type, "acme", first + second) == dict.fromkeys(
         first + second, 1
     )
@@ -103,19 +111,15 @@ def test_a_backup_taken_mid_sync_with_records_in_flight_posts_nothing_twice(
 ) -> None:
     """The backup knows the records as pending or in flight; the ledger already holds some of them."""
     connector_type, sandbox, settings = org_on_sandbox
-    with engine.begin() as conn:
-        add_org_with_admin(conn, sandbox_org("acme", connector_type, settings))
-        ids = add_sources(conn, "acme", 40, prefix="M")
+    ids = org_with_records(engine, connector_type, settings, 40)
     backup = back_up(engine)  # before any sync: nothing exported, nothing taken in
-    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
-    assert success
+    sync(dagster_instance, "manual")
 
     restore(engine, backup)
     with engine.begin() as conn:  # as if the backup had caught five records in flight
         record_store.intake(conn, "acme", NOW)
         record_store.mark_in_flight(conn, ids[:5], "an-earlier-run", NOW)
-    _, success = in_process.run_sync(dagster_instance, SyncRequest("acme", "manual"))
+    sync(dagster_instance, "manual")
 
-    assert success
     assert records_in_ledger(sandbox, connector_type, "acme", ids) == dict.fromkeys(ids, 1)
     assert statuses(engine, "acme") == {"exported": 40}
