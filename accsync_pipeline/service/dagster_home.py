@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def ensure_dagster_home() -> Path:
     """Use `DAGSTER_HOME` if set; otherwise the embedded default, with the repository's dagster.yaml."""
     home = os.environ.get("DAGSTER_HOME")
+    embedded = not home
     if not home:
         home = str((Path(".accsync") / "dagster").resolve())
         os.environ["DAGSTER_HOME"] = home
@@ -21,7 +22,13 @@ def ensure_dagster_home() -> Path:
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
     template = REPO_ROOT / "dagster.yaml"
-    if not config.exists() and template.exists():
+    if not template.exists():
+        return path
+    # The embedded instance follows the repository's config, so that an update (run
+    # monitoring, queue settings) reaches a checkout that ran before; a DAGSTER_HOME the
+    # operator chose is theirs, and only filled in when it has no config yet.
+    stale = embedded and config.exists() and config.read_bytes() != template.read_bytes()
+    if not config.exists() or stale:
         shutil.copyfile(template, config)
     return path
 
