@@ -1,4 +1,4 @@
-"""Keys already sent to the ledgers: a retry finds an earlier posting only if its key is the same."""
+"""Keys already sent to the ledgers: a retry finds an earlier posting only if its key is the same.
 
 These values are wire contracts. A change here means postings made before it can no longer be
 looked up, and would be posted twice.
