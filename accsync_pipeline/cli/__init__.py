@@ -12,7 +12,8 @@ import importlib
 
 import click
 
-from accsync_pipeline.cli.errors import run_cli
+from accsync_pipeline.cli.errors import run_cli, user_error
+from accsync_pipeline.service.errors import ServiceError
 
 # name → (module under accsync_pipeline.cli exposing `command`, its one-line help for --help).
 # A test checks each line against the command's own docstring.
@@ -58,6 +59,13 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"accsync_pipeline.cli.{entry[0]}.command is not a click command")
         return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Service errors become one clear line and an exit code (`cli.errors.user_error`)."""
+        try:
+            return super().invoke(ctx)
+        except ServiceError as e:
+            raise user_error(e) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of --help, from the table: no command module is imported for it."""

@@ -8,11 +8,23 @@ from typing import NoReturn
 import click
 import sqlalchemy.exc
 
+from accsync_pipeline.service.errors import InvalidInput, ServiceError
 from accsync_pipeline.store.engine import DatabaseUnavailable, database_url, first_line, redact_url
 
 
 class UserError(click.ClickException):
     """A problem the user can fix; the message says how."""
+
+
+def user_error(error: ServiceError) -> UserError:
+    """What a service error says on the command line: its message (invalid input: one line per field).
+
+    Every kind (not found, conflict, invalid input, unavailable) exits 1, a problem the user can
+    act on; exit code 2 is kept for a database the CLI cannot use at all (`run_cli`).
+    """
+    if isinstance(error, InvalidInput):
+        return UserError("nothing saved:\n  " + "\n  ".join(error.lines()))
+    return UserError(str(error))
 
 
 def run_cli(group: click.Group) -> NoReturn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
@@ -16,10 +16,13 @@ from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
 from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, OrgConfig
 from accsync_pipeline.service import org_config
-from accsync_pipeline.service.org_config import ConfigChange, ConfigError
+from accsync_pipeline.service.org_config import ConfigChange
 from accsync_pipeline.service.org_settings import is_secret_key, secret_variable_fields
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.engine import create_engine
+
+if TYPE_CHECKING:
+    from accsync_pipeline.service.dagster_sync import DagsterUpdate
 
 HIDDEN = "<hidden>"
 CONNECTOR_TITLES = {"xledger": "Xledger", "dynamics": "Business Central (--connector dynamics)"}
@@ -45,28 +48,29 @@ def load_org(org_id: str) -> OrgConfig:
     return org
 
 
-def save_change(org_id: str, operation: Callable[[sa.Connection], ConfigChange]) -> ConfigChange:
-    """Run one configuration operation in a transaction; each problem becomes a line, nothing is saved."""
+def _apply_to_dagster(org_id: str) -> DagsterUpdate:
+    # Dagster's GraphQL client imports Dagster: only commands that change an org need it.
+    from accsync_pipeline.service.dagster_sync import apply_to_dagster
+
+    return apply_to_dagster(org_id)
+
+
+def save_change(
+    org_id: str, operation: Callable[[sa.Connection], ConfigChange]
+) -> tuple[ConfigChange, DagsterUpdate | None]:
+    """`org_config.save_change` on the configured database: saved and Dagster told, or nothing saved."""
     engine = create_engine()
     try:
-        with engine.begin() as conn:
-            change = operation(conn)
-    except ConfigError as e:
-        raise UserError("nothing saved:\n  " + "\n  ".join(e.lines())) from None
+        return org_config.save_change(engine, _apply_to_dagster, operation)
     except org_store.UnknownOrganization as e:
         raise UserError(str(e)) from None
     finally:
         engine.dispose()
-    return change
 
 
-def update_dagster(change: ConfigChange) -> None:
-    """After the commit, tell Dagster about a change its partitions or schedules depend on."""
-    if change.affects_dagster:
-        # Dagster's GraphQL client imports Dagster: only commands that change an org need it.
-        from accsync_pipeline.service.dagster_sync import apply_to_dagster
-
-        update = apply_to_dagster(change.after.org_id)
+def report_dagster(update: DagsterUpdate | None) -> None:
+    """What Dagster made of a saved change, when it was told: a line, or a warning on stderr."""
+    if update is not None:
         click.echo(update.message if update.ok else f"warning: {update.message}", err=not update.ok)
 
 
@@ -177,7 +181,7 @@ def add_command(
     Its schedule starts as Manual only; set one with `accsync schedule set`.
     """
     settings = parse_settings(assignments, empty_removes=False)
-    change = save_change(
+    change, update = save_change(
         org_id,
         lambda conn: org_config.add_org(
             conn, org_id, name, connector_type, settings, timezone=timezone, enabled=not disabled
@@ -188,7 +192,7 @@ def add_command(
     click.echo(
         f"added {org.org_id} ({org.connector_type}, {state}); check it with `accsync org test {org_id}`"
     )
-    update_dagster(change)
+    report_dagster(update)
     _warn_unset_secret_variables(org)
 
 
@@ -212,7 +216,7 @@ def set_command(
     settings = parse_settings(assignments, empty_removes=True)
     if not settings and connector_type is None and name is None and enabled is None:
         raise UserError("nothing to change: give --setting, --connector, --name, --enable or --disable")
-    change = save_change(
+    change, update = save_change(
         org_id,
         lambda conn: org_config.update_integration(
             conn, org_id, settings, enabled=enabled, connector_type=connector_type, name=name
@@ -223,7 +227,7 @@ def set_command(
         click.echo(f"{org_id} unchanged")
         return
     click.echo(f"saved {org_id} ({org.connector_type}, {'enabled' if org.enabled else 'disabled'})")
-    update_dagster(change)
+    report_dagster(update)
     _warn_unset_secret_variables(org)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from accsync_pipeline.cli.errors import UserError
-from accsync_pipeline.cli.org import load_org, save_change, update_dagster
+from accsync_pipeline.cli.org import load_org, report_dagster, save_change
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.domain.schedule import (
     DEFAULT_TIMEZONE,
@@ -207,7 +207,7 @@ def set_command(
         raise UserError(
             "nothing to change: give --manual, --daily, --weekly, --monthly or --cron (or --types, ...)"
         )
-    change = save_change(
+    change, update = save_change(
         org_id,
         lambda conn: update_sync_settings(
             conn,
@@ -224,4 +224,4 @@ def set_command(
     if overview.next_runs:
         run = overview.next_runs[0]
         click.echo(f"next run: {run:%Y-%m-%d %a %H:%M %Z} ({run.astimezone(UTC):%Y-%m-%d %H:%M} UTC)")
-    update_dagster(change)
+    report_dagster(update)

@@ -16,7 +16,7 @@ from accsync_pipeline.domain.run_tags import VIA_CLI
 from accsync_pipeline.service import in_process
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
-from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
+from accsync_pipeline.service.launch import SyncRequest
 from accsync_pipeline.service.run_summary import run_summary
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.service.sync_now import GraphQLLauncher
@@ -103,17 +103,12 @@ def command(org_id: str, types: str | None, user_id: str | None, wait: bool) -> 
         )
     request = SyncRequest(org_id, Trigger.MANUAL.value, user_id, None, _parse_types(types), via=VIA_CLI)
     url = os.environ.get("ACCSYNC_DAGSTER_URL")
-    try:
-        if url:
-            success = _launch_remote(url, request, wait)
-        else:
-            with ProgressPrinter(org_id) if wait else _nothing():
-                run_id, success = in_process.run_sync(dagster_instance(), request)
-            _print_summary(run_id, success)
-    except SyncAlreadyRunning as e:
-        raise UserError(str(e)) from None
-    except DagsterUnavailable as e:
-        raise UserError(str(e)) from None
+    if url:
+        success = _launch_remote(url, request, wait)
+    else:
+        with ProgressPrinter(org_id) if wait else _nothing():
+            run_id, success = in_process.run_sync(dagster_instance(), request)
+        _print_summary(run_id, success)
     if not success:
         raise SystemExit(1)
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus, Trigger
+from accsync_pipeline.service.errors import Conflict
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncRequest
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.service.sync_now import SyncDisabled, SyncLauncher
@@ -39,7 +40,7 @@ class RecordFilter(StrEnum):
     EXPORTED = "exported"
 
 
-class NothingToRetry(Exception):
+class NothingToRetry(Conflict):
     def __init__(self, org_id: str) -> None:
         super().__init__(f"no failed records of {org_id} to retry among those selected")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG, sync_run_tags
+from accsync_pipeline.service.errors import Conflict, Unavailable
 
 SYNC_OP = "export_approved_records"
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
@@ -15,7 +16,7 @@ TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 ACTIVE_RUN_TAGS = (ORG_TAG, PARTITION_TAG)
 
 
-class SyncAlreadyRunning(Exception):
+class SyncAlreadyRunning(Conflict):
     """A sync for this org is queued or running; a second one is refused."""
 
     def __init__(self, org_id: str, run_id: str) -> None:
@@ -26,7 +27,7 @@ class SyncAlreadyRunning(Exception):
         self.run_id = run_id
 
 
-class DagsterUnavailable(Exception):
+class DagsterUnavailable(Unavailable):
     """Dagster could not be reached or refused the request; the message says which."""
 
 

@@ -1,21 +1,22 @@
 """Changing an organization's integration configuration: the one way the CLI, the API and the screens do it.
 
 Each operation validates everything first and raises `ConfigError` listing every problem by
-field, so nothing half-valid is ever saved. Run it inside a transaction (`engine.begin()`),
-then, when the returned change `affects_dagster`, call `dagster_sync.apply_to_dagster` after
-the commit, so that Dagster reads the saved configuration.
+field, so nothing half-valid is ever saved. `save_change` runs one in a transaction and then,
+when the change `affects_dagster`, tells Dagster after the commit, so that Dagster reads the
+saved configuration.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.exc
+from sqlalchemy.engine import Engine
 
 from accsync_pipeline.connectors.base import ConnectionCheck
 from accsync_pipeline.connectors.errors import ConnectorError
@@ -29,9 +30,9 @@ from accsync_pipeline.domain.org import (
     RetrySettings,
 )
 from accsync_pipeline.domain.schedule import Schedule
+from accsync_pipeline.service.errors import Problem
 from accsync_pipeline.service.org_settings import (
     ConfigError,
-    Problem,
     check_alerts,
     check_auto_retry,
     check_connector_settings,
@@ -48,6 +49,9 @@ from accsync_pipeline.service.org_settings import (
 )
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import records as record_store
+
+if TYPE_CHECKING:  # Dagster's client is imported only by the callers that tell Dagster
+    from accsync_pipeline.service.dagster_sync import DagsterUpdate
 
 __all__ = [
     "ConfigChange",
@@ -235,3 +239,19 @@ def test_connection(org: OrgConfig) -> ConnectionCheck:
 
 # pytest would otherwise collect the service function as a test when a test module imports it.
 test_connection.__test__ = False  # type: ignore[attr-defined]
+
+
+def save_change(
+    engine: Engine,
+    apply: Callable[[str], DagsterUpdate],
+    operation: Callable[[sa.Connection], ConfigChange],
+) -> tuple[ConfigChange, DagsterUpdate | None]:
+    """Run one configuration operation in one transaction, then tell Dagster if it must know.
+
+    A `ConfigError` saves nothing. Dagster is told after the commit, so that it reads the saved
+    configuration, and only when the change touches its partitions or schedules; what it made
+    of the change comes back (None when it was not told).
+    """
+    with engine.begin() as conn:
+        change = operation(conn)
+    return change, apply(change.after.org_id) if change.affects_dagster else None

@@ -19,6 +19,7 @@ from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES, AlertThresholds, AutoRetrySettings, RetrySettings
 from accsync_pipeline.domain.records import ORG_ID_PATTERN
 from accsync_pipeline.domain.schedule import Schedule, ScheduleError, schedule_from_spec, validate_timezone
+from accsync_pipeline.service.errors import InvalidInput, Problem
 
 MAX_RETRIES = 10
 MAX_RETRY_DELAY_SECONDS = 3600
@@ -36,20 +37,11 @@ ALERT_LIMITS: dict[str, tuple[int, str]] = {
 # Keys under which people try to store a secret itself rather than where to find it.
 SECRET_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey", "private_key")
 
-Problem = tuple[str, str]
 _Settings = TypeVar("_Settings", RetrySettings, AutoRetrySettings, AlertThresholds)
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInput):
     """A configuration that cannot be saved; `problems` holds (field, message) pairs."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: list[Problem] = list(problems)
-        super().__init__("; ".join(f"{field}: {message}" for field, message in self.problems))
-
-    def lines(self) -> list[str]:
-        """One line per problem, the field first."""
-        return [f"{field}: {message}" for field, message in self.problems]
 
 
 def raise_if_any(problems: list[Problem]) -> None:

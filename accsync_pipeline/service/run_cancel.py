@@ -12,6 +12,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
+from accsync_pipeline.service.errors import Conflict, NotFound
 from accsync_pipeline.service.launch import ACTIVE_STATUSES, TERMINAL_STATUSES
 from accsync_pipeline.service.sync_now import SyncLauncher
 from accsync_pipeline.store import claims as claim_store
@@ -21,8 +22,12 @@ DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 
 
-class RunNotCancellable(Exception):
-    """The run is not the org's, or has ended already; the message says which."""
+class RunNotFound(NotFound):
+    """No such run of this org."""
+
+
+class RunNotCancellable(Conflict):
+    """The run has ended already, or is in a state that cannot be cancelled; the message says which."""
 
 
 class RunTerminator(Protocol):
@@ -52,7 +57,7 @@ def cancel_run(
     """Terminate the org's queued or running sync; its Dagster status after the request."""
     owner, status = _owner(conn, launcher, run_id)
     if owner != org_id:
-        raise RunNotCancellable("run not found")
+        raise RunNotFound("run not found")
     if status in TERMINAL_STATUSES:
         raise RunNotCancellable(f"the run has ended already ({status.lower()}); there is nothing to cancel")
     if status is not None and status not in ACTIVE_STATUSES:

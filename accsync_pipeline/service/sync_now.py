@@ -19,6 +19,7 @@ from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
+from accsync_pipeline.service.errors import Conflict
 from accsync_pipeline.service.launch import DagsterRunInfo, DagsterUnavailable, SyncRequest
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.store import runs as run_store
@@ -40,7 +41,7 @@ query RunInfo($runId: ID!) {
 }"""
 
 
-class SyncDisabled(Exception):
+class SyncDisabled(Conflict):
     def __init__(self, org_id: str) -> None:
         super().__init__(
             f"the integration of {org_id} is disabled, so it cannot be synced; "

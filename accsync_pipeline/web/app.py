@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from accsync_pipeline import __version__
 from accsync_pipeline.store.engine import DatabaseUnavailable, first_line
-from accsync_pipeline.web import api_docs, security
+from accsync_pipeline.web import api_docs, errors, security
 from accsync_pipeline.web.api import router as api_router
 from accsync_pipeline.web.pages import router as pages_router
 from accsync_pipeline.web.pages import static_files
@@ -28,6 +28,7 @@ def create_app() -> FastAPI:
     app.include_router(pages_router)
     app.mount("/static", static_files(), name="static")
     api_docs.install(app)
+    errors.install(app)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(sa.exc.DBAPIError, _database_unavailable)
     return app

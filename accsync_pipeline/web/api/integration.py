@@ -12,9 +12,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import OrgConfig
-from accsync_pipeline.service.org_config import test_connection, update_integration
+from accsync_pipeline.service.org_config import save_change, test_connection, update_integration
 from accsync_pipeline.service.org_settings import secret_variable_fields
-from accsync_pipeline.web.api.config_errors import save_change
 from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
 from accsync_pipeline.web.deps import DbEngine, VisibleOrg
@@ -74,7 +73,7 @@ def patch_integration(
     org: VisibleOrg, body: IntegrationIn, engine: DbEngine, apply: ConfigApplier
 ) -> IntegrationOut:
     """Change the connector, its settings, the name, or enable/disable the integration."""
-    change, message = save_change(
+    change, update = save_change(
         engine,
         apply,
         lambda conn: update_integration(
@@ -86,7 +85,7 @@ def patch_integration(
             name=body.name,
         ),
     )
-    return integration_out(change.after, message)
+    return integration_out(change.after, update.message if update else None)
 
 
 @router.post("/orgs/{org_id}/integration/test", responses=errors(401, 403, 404, 503))

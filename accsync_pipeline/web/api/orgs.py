@@ -11,9 +11,8 @@ from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES, DEFAULT_TIMEZONE
 from accsync_pipeline.service.dagster_sync import DagsterUpdate, apply_to_dagster
-from accsync_pipeline.service.org_config import ConfigError, add_org
+from accsync_pipeline.service.org_config import add_org, save_change
 from accsync_pipeline.service.status import org_statuses
-from accsync_pipeline.web.api.config_errors import config_error_response
 from accsync_pipeline.web.api.models import OrgStatusOut, StrictIn, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now, VisibleOrg, require_global_admin
 
@@ -88,23 +87,23 @@ def list_orgs(user: CurrentUser, engine: DbEngine, now: Now) -> OrgsOut:
 )
 def create_org(body: NewOrgIn, engine: DbEngine, now: Now, apply: ConfigApplier) -> NewOrgOut:
     """Create an organization's integration (global administrators only)."""
-    try:
-        with engine.begin() as conn:
-            add_org(
-                conn,
-                body.org_id,
-                body.name,
-                body.connector_type,
-                body.connector_settings,
-                timezone=body.timezone,
-                enabled=body.enabled,
-                schedule_spec=body.schedule,
-                record_types=body.record_types,
-                sync_on_approval=body.sync_on_approval,
-            )
-    except ConfigError as e:
-        raise config_error_response(e) from None
-    update = apply(body.org_id)
+    _, update = save_change(
+        engine,
+        apply,
+        lambda conn: add_org(
+            conn,
+            body.org_id,
+            body.name,
+            body.connector_type,
+            body.connector_settings,
+            timezone=body.timezone,
+            enabled=body.enabled,
+            schedule_spec=body.schedule,
+            record_types=body.record_types,
+            sync_on_approval=body.sync_on_approval,
+        ),
+    )
+    assert update is not None  # a new org always needs its partition
     with engine.connect() as conn:
         [created] = org_statuses(conn, now, [body.org_id])
     return NewOrgOut(status=OrgStatusOut.of(created), dagster=update.message)

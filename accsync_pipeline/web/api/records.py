@@ -12,14 +12,11 @@ from pydantic import BaseModel, Field
 from accsync_pipeline.domain.org import User
 from accsync_pipeline.service.failed_records import (
     Attempt,
-    NothingToRetry,
     RecordDetails,
     record_history,
     retry_failed,
     search_records,
 )
-from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
-from accsync_pipeline.service.sync_now import SyncDisabled
 from accsync_pipeline.store.record_search import RecordView
 from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, Now, VisibleOrg
@@ -164,10 +161,5 @@ def retry(
     org: VisibleOrg, user: CurrentUser, body: RetryIn, engine: DbEngine, launcher: Launcher, now: Now
 ) -> RetryOut:
     """Retry the selected failed records (or all): their backoff is reset and ONE run sends them."""
-    try:
-        run_id, released = retry_failed(engine, launcher, org, body.record_ids, user.user_id, now)
-    except (SyncDisabled, SyncAlreadyRunning, NothingToRetry) as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    except DagsterUnavailable as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    run_id, released = retry_failed(engine, launcher, org, body.record_ids, user.user_id, now)
     return RetryOut(run_id=run_id, record_ids=released)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel
 
-from accsync_pipeline.service.launch import DagsterUnavailable
 from accsync_pipeline.service.run_cancel import (
-    RunNotCancellable,
     RunTerminator,
     cancel_run,
     graphql_terminator,
@@ -52,12 +50,6 @@ def cancel(
 ) -> CancelledOut:
     """Cancel the org's queued or running sync; 409 once it has ended. Records in flight are looked up
     in the ledger by the next sync, so nothing is posted twice."""
-    try:
-        with engine.connect() as conn:
-            new_status = cancel_run(conn, launcher, terminator, org.org_id, run_id)
-    except RunNotCancellable as e:
-        code = status.HTTP_404_NOT_FOUND if str(e) == "run not found" else status.HTTP_409_CONFLICT
-        raise HTTPException(code, str(e)) from None
-    except DagsterUnavailable as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    with engine.connect() as conn:
+        new_status = cancel_run(conn, launcher, terminator, org.org_id, run_id)
     return CancelledOut(run_id=run_id, status=new_status)

@@ -18,8 +18,7 @@ from accsync_pipeline.domain.schedule import (
     schedule_next_runs,
     validate_cron,
 )
-from accsync_pipeline.service.org_config import update_sync_settings
-from accsync_pipeline.web.api.config_errors import save_change
+from accsync_pipeline.service.org_config import save_change, update_sync_settings
 from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now, VisibleOrg
@@ -104,7 +103,7 @@ def put_settings(
 
     A changed schedule, timezone or enabled state reloads Dagster's code location.
     """
-    change, message = save_change(
+    change, update = save_change(
         engine,
         apply,
         lambda conn: update_sync_settings(
@@ -119,7 +118,7 @@ def put_settings(
             timezone=body.timezone,
         ),
     )
-    return settings_out(change.after, now, message)
+    return settings_out(change.after, now, update.message if update else None)
 
 
 @router.post("/schedule/describe", responses=errors(401, 503))

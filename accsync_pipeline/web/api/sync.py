@@ -12,8 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.service.history import RunHistoryEntry, org_history
-from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning
-from accsync_pipeline.service.sync_now import SyncDisabled, preview, run_progress, start_sync
+from accsync_pipeline.service.sync_now import preview, run_progress, start_sync
 from accsync_pipeline.store.record_search import money_of_next_sync
 from accsync_pipeline.web.api.models import errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Launcher, Now, VisibleOrg, get_dagster_instance
@@ -98,12 +97,7 @@ def sync_preview(org: VisibleOrg, engine: DbEngine, now: Now) -> PreviewOut:
 )
 def sync_now(org: VisibleOrg, user: CurrentUser, engine: DbEngine, launcher: Launcher) -> LaunchedOut:
     """Launch a manual sync through Dagster; 409, naming the run, while the org has one queued or running."""
-    try:
-        return LaunchedOut(run_id=start_sync(engine, launcher, org, user.user_id))
-    except (SyncDisabled, SyncAlreadyRunning) as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    except DagsterUnavailable as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    return LaunchedOut(run_id=start_sync(engine, launcher, org, user.user_id))
 
 
 @router.get("/orgs/{org_id}/runs/{run_id}", responses=errors(401, 404, 503))
