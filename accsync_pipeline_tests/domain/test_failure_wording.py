@@ -150,6 +150,9 @@ def test_a_cycle_in_the_chain_ends_the_search() -> None:
     a, b = RuntimeError("a"), RuntimeError("b")
     a.__cause__, b.__cause__ = b, a
     assert root_cause(a) is b
+    c = RuntimeError("c")
+    b.__cause__, c.__cause__ = c, b  # a loop that does not pass through the error asked about
+    assert root_cause(a) is c
     itself = RuntimeError("self")
     itself.__cause__ = itself
     assert root_cause(itself) is itself
