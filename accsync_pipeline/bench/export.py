@@ -29,7 +29,7 @@ from accsync_pipeline.domain.records import ExportableRecord
 from accsync_pipeline.sandbox.dynamics import DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_ID, DEFAULT_JOURNAL_ID
 from accsync_pipeline.sandbox.records import sample_records
 from accsync_pipeline.sandbox.xledger import DEFAULT_TOKEN
-from accsync_pipeline.service.export import LOOKUP_WINDOW, already_in_ledger
+from accsync_pipeline.service.export import LOOKUP_WINDOW, looked_up_ahead
 
 LATENCY_MS = 50
 SIZES = (10_000, 50_000)
@@ -79,8 +79,7 @@ def settings_for(system: str, base_url: str, naive: bool) -> dict[str, Any]:
 
 def looked_up_first(connector: Connector, records: Iterable[ExportableRecord]) -> Iterator[ExportableRecord]:
     """What a sync does: each window of records is looked up in the ledger before any is sent."""
-    for window in chunked(records, LOOKUP_WINDOW):
-        in_ledger = already_in_ledger(connector, window)
+    for window, in_ledger in looked_up_ahead(connector, chunked(records, LOOKUP_WINDOW)):
         yield from (record for record in window if record.record_id not in in_ledger)
 
 

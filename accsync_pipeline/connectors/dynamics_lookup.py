@@ -40,18 +40,24 @@ def filter_gets(
     collection: str, path: str, field: str, values: Iterable[str], select: str
 ) -> Iterator[LookupGet]:
     """GETs of `path` whose `$filter` together ask for every value, each URL within URL_BUDGET."""
-    terms: list[str] = []
+    prefix = f"{path}?$filter="
+    suffix = f"&$select={select}"
+    joiner = quote(" or ", safe="'()")
+    terms: list[str] = []  # each already quoted, so a URL's length is a running sum
+    length = len(prefix) + len(suffix)
 
-    def url(with_terms: list[str]) -> str:
-        expression = quote(" or ".join(with_terms), safe="'()")
-        return f"{path}?$filter={expression}&$select={select}"
+    def url(quoted_terms: list[str]) -> str:
+        return prefix + joiner.join(quoted_terms) + suffix
 
     for value in values:
-        term = f"{field} eq '" + value.replace("'", "''") + "'"
-        if terms and len(url([*terms, term])) > URL_BUDGET:
+        term = quote(f"{field} eq '" + value.replace("'", "''") + "'", safe="'()")
+        added = len(term) + (len(joiner) if terms else 0)
+        if terms and length + added > URL_BUDGET:
             yield LookupGet(collection, url(terms))
-            terms = []
+            terms, length = [], len(prefix) + len(suffix)
+            added = len(term)
         terms.append(term)
+        length += added
     if terms:
         yield LookupGet(collection, url(terms))
 

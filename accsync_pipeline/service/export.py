@@ -8,7 +8,8 @@ in flight at the start of a run is resolved by idempotency lookup before anythin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -140,6 +141,26 @@ def already_in_ledger(connector: Connector, records: Sequence[ExportableRecord])
     return {rid: external_id for rid, external_id in found.items() if rid in wanted}
 
 
+def looked_up_ahead(
+    connector: Connector, chunks: Iterable[list[ExportableRecord]]
+) -> Iterator[tuple[list[ExportableRecord], dict[str, str]]]:
+    """Each chunk with what the ledger already holds of it, the next chunk's lookup under way.
+
+    The lookup of chunk k+1 runs in its own thread while chunk k is being sent, so the
+    lookup before every send costs the export next to nothing in time. Chunks are read
+    (and marked in flight) one ahead of the one being sent.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookup") as lookups:
+        ahead: tuple[list[ExportableRecord], Future[dict[str, str]]] | None = None
+        for chunk in chunks:
+            looking = (chunk, lookups.submit(already_in_ledger, connector, chunk))
+            if ahead is not None:
+                yield ahead[0], ahead[1].result()
+            ahead = looking
+        if ahead is not None:
+            yield ahead[0], ahead[1].result()
+
+
 def _outcome_to_result(outcome: Outcome, org: OrgConfig, prior_failures: int, now: datetime) -> RecordResult:
     if isinstance(outcome, Posted):
         return RecordResult(
@@ -187,7 +208,7 @@ def export_org(
     record_type_of: dict[str, str] = {}
     consecutive: dict[str, int] = {}
 
-    def exportable_stream() -> Iterator[ExportableRecord]:
+    def ready_chunks() -> Iterator[list[ExportableRecord]]:
         """Reads the queue chunk by chunk; skips are written here, exportables marked in flight."""
         after = ""
         while True:
@@ -213,7 +234,11 @@ def export_org(
             with engine.begin() as conn:
                 ids = [r.record_id for r in ready]
                 record_store.mark_in_flight(conn, ids, run.run_id, now)
-            in_ledger = already_in_ledger(connector, ready)
+            yield ready
+
+    def exportable_stream() -> Iterator[ExportableRecord]:
+        """Records to send: each chunk looked up first, found ones written as exported here."""
+        for ready, in_ledger in looked_up_ahead(connector, ready_chunks()):
             for exportable in ready:
                 rid = exportable.record_id
                 if rid in in_ledger:
