@@ -15,6 +15,7 @@ A posted record's external id is the `id` of its general ledger entry with the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from accsync_pipeline.domain.records import LedgerKeys
 # Characters of one relative URL inside `$batch`; leaves room for the API root that BC
 # puts in front, and for proxies with 2,048-character limits.
 URL_BUDGET = 1500
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~'()-]*")
 LINES, ENTRIES = "journalLines", "generalLedgerEntries"
 
 
@@ -49,8 +51,12 @@ def filter_gets(
     def url(quoted_terms: list[str]) -> str:
         return prefix + joiner.join(quoted_terms) + suffix
 
+    opening = quote(f"{field} eq '", safe="'()")
     for value in values:
-        term = quote(f"{field} eq '" + value.replace("'", "''") + "'", safe="'()")
+        escaped = value.replace("'", "''")
+        # Keys are nearly always URL-safe already; quoting each one costs more than the request.
+        safe_value = escaped if _URL_SAFE.fullmatch(escaped) else quote(escaped, safe="'()")
+        term = opening + safe_value + "'"
         added = len(term) + (len(joiner) if terms else 0)
         if terms and length + added > URL_BUDGET:
             yield LookupGet(collection, url(terms))

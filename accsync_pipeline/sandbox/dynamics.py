@@ -25,6 +25,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -337,7 +338,7 @@ class DynamicsSandbox:
         return 201, {}, answer
 
     def _read_lines(self, url: str, query: dict[str, str], decimal_as_string: bool) -> Answer:
-        if prefixed := self._prefixed(query, LINE_FILTER_FIELDS, self.general_ledger.journal_lines()):
+        if prefixed := self._prefixed(query, LINE_FILTER_FIELDS, self.general_ledger.journal_lines):
             return self._page(url, query, [answered(r, decimal_as_string, ("amount",)) for r in prefixed[0]])
         try:
             wanted = self._wanted(query, LINE_FILTER_FIELDS)
@@ -357,7 +358,7 @@ class DynamicsSandbox:
 
     def _read_entries(self, url: str, query: dict[str, str], decimal_as_string: bool) -> Answer:
         amounts = ("debitAmount", "creditAmount")
-        if prefixed := self._prefixed(query, ENTRY_FILTER_FIELDS, self.general_ledger.entries):
+        if prefixed := self._prefixed(query, ENTRY_FILTER_FIELDS, lambda: self.general_ledger.entries):
             return self._page(url, query, [answered(r, decimal_as_string, amounts) for r in prefixed[0]])
         try:
             wanted = self._wanted(query, ENTRY_FILTER_FIELDS)
@@ -372,7 +373,7 @@ class DynamicsSandbox:
         return self._page(url, query, [answered(r, decimal_as_string, amounts) for r in rows])
 
     def _prefixed(
-        self, query: dict[str, str], fields: frozenset[str], rows: list[dict[str, Any]]
+        self, query: dict[str, str], fields: frozenset[str], rows: Callable[[], list[dict[str, Any]]]
     ) -> tuple[list[dict[str, Any]]] | None:
         """Rows a `startswith` filter selects (in a 1-tuple, so that none found is still an answer)."""
         try:
@@ -384,7 +385,8 @@ class DynamicsSandbox:
         field, start = prefix
         upper = Quirk.UPPER_CASE_CODES in self.quirks
         start = start.upper() if upper else start
-        return ([row for row in rows if str(row.get(field, "")).startswith(start)],)
+        # `rows` is only read for a prefix filter: listing the journal costs a scan of the ledger.
+        return ([row for row in rows() if str(row.get(field, "")).startswith(start)],)
 
     def _wanted(self, query: dict[str, str], fields: frozenset[str]) -> dict[str, set[str]] | None:
         """The values a `$filter` asks for per field, as the stored Code fields hold them."""
