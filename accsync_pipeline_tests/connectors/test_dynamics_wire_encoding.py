@@ -6,11 +6,14 @@ URL short".
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accsync_pipeline.connectors.dynamics_json import _dumps_slowly, dumps_exact
 from accsync_pipeline.connectors.dynamics_lookup import URL_BUDGET, filter_gets
 
 values = st.lists(st.text(min_size=1, max_size=35), min_size=1, max_size=300, unique=True)
@@ -34,3 +37,33 @@ def test_eq_or_chains_ask_for_every_value_once_within_the_url_budget(asked: list
 def test_a_value_that_needs_quoting_is_quoted() -> None:
     [get] = filter_gets("journalLines", "journalLines", "externalDocumentNumber", ["a b&c#ø"], "id")
     assert " " not in get.url and "#" not in get.url and "&c" not in get.url
+
+
+# -- amounts as exact JSON numbers (DESIGN: "`amount` (a JSON number in the documented examples)") --
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**12), max_value=10**12),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_the_fast_json_writer_writes_what_the_exact_one_writes(value: object) -> None:
+    assert dumps_exact(value) == _dumps_slowly(value)
+    assert json.loads(dumps_exact(value), parse_float=Decimal) == json.loads(
+        _dumps_slowly(value), parse_float=Decimal
+    )
+
+
+def test_an_amount_goes_out_digit_for_digit() -> None:
+    assert dumps_exact({"amount": Decimal("1234567890.10")}) == '{"amount":1234567890.10}'
+    assert dumps_exact({"text": "\\u00001\\u0000", "nul": "a\x00b"}) == _dumps_slowly(
+        {"text": "\\u00001\\u0000", "nul": "a\x00b"}
+    )
