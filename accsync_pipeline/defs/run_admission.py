@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.run_admission import Admitted, Refused, admit
 from accsync_pipeline.domain.run_tags import REFUSED_TAG
+from accsync_pipeline.service.dagster_runs import ensure_partition
 from accsync_pipeline.store import orgs as org_store
 
 
@@ -42,4 +43,9 @@ def admit_run(context: dg.AssetExecutionContext, engine: Engine) -> Admitted:
         )
     if decision.tags_to_add:
         context.instance.add_run_tags(context.run.run_id, decision.tags_to_add)
+    # A run launched before the partition sensor saw a new org (a schedule tick, a launch
+    # through GraphQL) names a partition Dagster does not know yet, and Dagster refuses to
+    # store its materializations. The org is real: make its partition so.
+    assert partition_key is not None  # admitted runs name exactly one known org
+    ensure_partition(context.instance, partition_key)
     return decision

@@ -41,6 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ORGS = 20
 RECORDS = 30
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+TOLD_WHY = {"RUN_FAILURE", "STEP_FAILURE", "ENGINE_EVENT"}
 
 
 @dataclass
@@ -137,6 +138,21 @@ def production_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Produ
         admin.dispose()
 
 
+def failure_reasons(instance: dg.DagsterInstance, run_ids: list[str]) -> list[str]:
+    """Why each failed run failed, in Dagster's own words, so that a red test says why."""
+    reasons = []
+    for run_id in run_ids:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.status.value != "FAILURE":
+            continue
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is not None and event.event_type_value in TOLD_WHY:
+                said = f"{entry.user_message} {event.event_specific_data or ''}"
+                reasons.append(f"{run_id[:8]} {event.event_type_value}: {said}")
+    return reasons
+
+
 def test_twenty_orgs_sync_at_once_each_record_once_and_one_run_per_org(
     production_stack: ProductionStack, dynamics_sandbox: RunningSandbox
 ) -> None:
@@ -165,7 +181,8 @@ def test_twenty_orgs_sync_at_once_each_record_once_and_one_run_per_org(
     wait_for(finished, timeout=900, what="every run to finish")
     records = {r.dagster_run.run_id: r for r in instance.get_run_records()}
     statuses = Counter(records[run_id].dagster_run.status.value for run_id in run_ids)
-    assert statuses == {"SUCCESS": 2 * ORGS}, statuses
+    if statuses != {"SUCCESS": 2 * ORGS}:
+        pytest.fail(f"{dict(statuses)}:\n" + "\n".join(failure_reasons(instance, run_ids)), pytrace=False)
     # The runs were launched by the run launcher, as run worker processes of the code server's code.
     assert all(records[run_id].start_time is not None for run_id in run_ids)
     by_org: dict[str, list[tuple[float, float]]] = {}
