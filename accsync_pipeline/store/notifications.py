@@ -55,30 +55,7 @@ def insert_for(
     Returns how many notifications are new. Safe to call again for the same condition, also
     from two processes at once: the unique (user_id, dedupe_key) decides, not a prior read.
     """
-    if not user_ids:
-        return 0
-    rows = [
-        {
-            "user_id": user_id,
-            "org_id": content.org_id,
-            "severity": content.severity,
-            "title": content.title,
-            "body": content.body,
-            "link": content.link,
-            "dedupe_key": content.dedupe_key,
-            "created_at": now,
-        }
-        for user_id in dict.fromkeys(user_ids)
-    ]
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(N).values(rows)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(N).values(rows)
-    else:
-        raise NotImplementedError(f"notifications on {dialect} are not supported")
-    stmt = stmt.on_conflict_do_nothing(index_elements=[N.c.user_id, N.c.dedupe_key])
-    return len(conn.execute(stmt.returning(N.c.notification_id)).all())
+    return insert_many(conn, [(user_ids, content)], now)
 
 
 BULK_ROWS = 1000  # rows per INSERT: 8 columns each stays far inside SQLite's limit on parameters
