@@ -20,7 +20,7 @@ from accsync_pipeline.connectors.errors import ConnectorError
 from accsync_pipeline.domain.backoff import next_attempt_at
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import ExportableRecord, SyncStatus, ledger_keys
-from accsync_pipeline.domain.validation import skip_reason, to_exportable
+from accsync_pipeline.domain.validation import skip_for, to_exportable
 from accsync_pipeline.store import queue
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store import runs as run_store
@@ -221,11 +221,17 @@ def export_org(
             ready = []
             for queued in chunk:
                 record = queued.record
-                reason = skip_reason(record, org.record_types)
-                if reason:
+                skip = skip_for(record, org.record_types)
+                if skip:
                     writer.add(
                         record.record_type,
-                        RecordResult(record.record_id, org.org_id, SyncStatus.SKIPPED, skip_reason=reason),
+                        RecordResult(
+                            record.record_id,
+                            org.org_id,
+                            SyncStatus.SKIPPED,
+                            skip_reason=skip.reason,
+                            skip_code=skip.code,
+                        ),
                     )
                 else:
                     ready.append(to_exportable(record))

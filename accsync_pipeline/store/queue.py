@@ -166,6 +166,7 @@ def intake(conn: sa.Connection, org_id: str, now: datetime) -> int:
                 source_updated_at=sa.bindparam("b_updated_at", type_=UtcDateTime),
                 record_type=sa.bindparam("b_record_type"),
                 skip_reason=None,
+                skip_code=None,
                 next_attempt_at=None,
                 updated_at=now,
             ),

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.records import SyncStatus
-from accsync_pipeline.domain.validation import TYPE_NOT_INCLUDED
+from accsync_pipeline.domain.validation import SkipCode
 from accsync_pipeline.store import queue
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
 from accsync_pipeline.store.types import UtcDateTime
@@ -64,6 +64,7 @@ class RecordResult:
     error: str | None = None
     error_code: str | None = None
     skip_reason: str | None = None
+    skip_code: SkipCode | None = None  # with skip_reason
     next_attempt_at: datetime | None = None
     recovered: bool = False  # exported, proved by idempotency lookup
 
@@ -101,6 +102,11 @@ _WRITE_OUTCOME = (
             (_kind == _SKIPPED, sa.bindparam("b_skip_reason", type_=sa.Text)),
             else_=S.c.skip_reason,
         ),
+        skip_code=sa.case(
+            (_kind == _EXPORTED, sa.null()),
+            (_kind == _SKIPPED, sa.bindparam("b_skip_code", type_=sa.String)),
+            else_=S.c.skip_code,
+        ),
         last_error=_when(_FAILED, sa.bindparam("b_error", type_=sa.Text), S.c.last_error),
         last_error_code=_when(_FAILED, sa.bindparam("b_error_code", type_=sa.String), S.c.last_error_code),
     )
@@ -135,6 +141,7 @@ def write_results(
                 "b_external_id": r.external_id,
                 "b_exported_at": now,
                 "b_skip_reason": r.skip_reason,
+                "b_skip_code": r.skip_code,
                 "b_error": r.error,
                 "b_error_code": r.error_code,
             }
@@ -203,8 +210,8 @@ def reopen_type_skips(conn: sa.Connection, org_id: str, record_types: Sequence[s
             S.c.org_id == org_id,
             S.c.status == SyncStatus.SKIPPED,
             S.c.record_type.in_(list(record_types)),
-            S.c.skip_reason.like(f"%{TYPE_NOT_INCLUDED}"),
+            S.c.skip_code == SkipCode.TYPE_NOT_INCLUDED,
         )
-        .values(status=SyncStatus.PENDING, skip_reason=None, updated_at=now)
+        .values(status=SyncStatus.PENDING, skip_reason=None, skip_code=None, updated_at=now)
     )
     return int(result.rowcount)

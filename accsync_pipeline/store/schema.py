@@ -112,6 +112,8 @@ record_sync_state = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("last_error_code", sa.String(100), nullable=True),
     sa.Column("skip_reason", sa.Text, nullable=True),
+    # `domain.validation.SkipCode` of `skip_reason`: what a program matches, never the words.
+    sa.Column("skip_code", sa.String(40), nullable=True),
     sa.Column("last_run_id", sa.String(64), nullable=True),
     sa.Column("exported_at", UtcDateTime, nullable=True),
     sa.Column("updated_at", UtcDateTime, nullable=False),

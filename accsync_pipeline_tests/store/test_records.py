@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.domain.validation import SkipCode
 from accsync_pipeline.store import records
 from accsync_pipeline.store.records import RecordResult
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
@@ -182,3 +183,44 @@ def test_a_record_of_an_unknown_type_is_queued_for_every_run_so_that_it_is_skipp
         counted = records.count_queue(conn, "hlf", NOW, record_types=["reimbursement"])
     assert [r.record_id for r in queued] == ["U1"]
     assert counted == {"reimbursement": 1, "bonus": 1}
+
+
+def test_including_a_type_again_reopens_only_its_records_skipped_for_that_code(engine: Engine) -> None:
+    """Found by `skip_code`: a reason of other words with the same code counts, other codes do not."""
+    skips = {
+        "R1": (SkipCode.TYPE_NOT_INCLUDED, "honorarium", "excluded in the old words"),
+        "R2": (
+            SkipCode.NO_EMPLOYEE_NUMBER,
+            "honorarium",
+            "record type 'honorarium' is not included in this organization's sync",
+        ),
+        "R3": (SkipCode.TYPE_NOT_INCLUDED, "reimbursement", "record type 'reimbursement' is not included"),
+    }
+    with engine.begin() as conn:
+        for rid, (_, record_type, _) in skips.items():
+            add_source(conn, rid, record_type=record_type)
+        records.intake(conn, "hlf", NOW)
+        records.write_results(
+            conn,
+            [
+                RecordResult(rid, "hlf", SyncStatus.SKIPPED, skip_reason=reason, skip_code=code)
+                for rid, (code, _, reason) in skips.items()
+            ],
+            "run-1",
+            "schedule",
+            NOW,
+        )
+        written = dict(
+            conn.execute(sa.select(record_sync_state.c.record_id, record_sync_state.c.skip_code)).all()
+        )
+        assert records.reopen_type_skips(conn, "hlf", ["honorarium"], NOW) == 1
+        states = {
+            r.record_id: (r.status, r.skip_code, r.skip_reason)
+            for r in conn.execute(sa.select(record_sync_state).order_by(record_sync_state.c.record_id))
+        }
+    assert written == {rid: code.value for rid, (code, _, _) in skips.items()}
+    assert states == {
+        "R1": ("pending", None, None),
+        "R2": ("skipped", "no_employee_number", skips["R2"][2]),
+        "R3": ("skipped", "type_not_included", skips["R3"][2]),
+    }
