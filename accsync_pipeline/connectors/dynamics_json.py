@@ -12,39 +12,31 @@ import re
 from decimal import Decimal
 from typing import Any
 
-# A Decimal is first written as a string between NULs, then unquoted. The C encoder writes a
-# NUL inside a string as the six characters \u0000, so a marked number can only come from a
-# Decimal: text that held a NUL of its own is written the slow way instead.
+# A Decimal is written by the C encoder's `default` hook as a string between NULs, then
+# unquoted. The encoder writes a NUL inside a string as the six characters \u0000, so each
+# Decimal leaves exactly two of them; any more means some text held a NUL (or those six
+# characters) of its own, and that value is written the slow way instead.
 _MARKED = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+_ESCAPED_NUL = "\\u0000"
 
 
 def dumps_exact(value: Any) -> str:
     """`value` as JSON; Decimals as numbers in plain notation (never exponent, never float)."""
-    marked, clean = _mark_decimals(value)
-    if clean:
-        return _MARKED.sub(r"\1", json.dumps(marked, separators=(",", ":")))
-    return _dumps_slowly(value)
+    decimals = 0
 
-
-def _mark_decimals(value: Any) -> tuple[Any, bool]:
-    """`value` with each Decimal as a marked string; False when some text already holds a NUL."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
+    def marked(item: Any) -> str:
+        nonlocal decimals
+        if not isinstance(item, Decimal):
+            raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+        if not item.is_finite():
             raise ValueError("a non-finite Decimal has no JSON form")
-        return "\x00" + format(value, "f") + "\x00", True
-    if isinstance(value, str):
-        return value, "\x00" not in value
-    if isinstance(value, dict):
-        clean = True
-        members = {}
-        for name, item in value.items():
-            members[name], item_clean = _mark_decimals(item)
-            clean = clean and item_clean and "\x00" not in str(name)
-        return members, clean
-    if isinstance(value, (list, tuple)):
-        items = [_mark_decimals(item) for item in value]
-        return [item for item, _ in items], all(ok for _, ok in items)
-    return value, True
+        decimals += 1
+        return "\x00" + format(item, "f") + "\x00"
+
+    text = json.dumps(value, separators=(",", ":"), default=marked)
+    if text.count(_ESCAPED_NUL) != 2 * decimals:
+        return _dumps_slowly(value)
+    return _MARKED.sub(r"\1", text) if decimals else text
 
 
 def _dumps_slowly(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -78,17 +79,19 @@ class ExportableRecord:
     expense_date: date
     approved_at: datetime
 
-    @property
+    # Computed once per record: a connector reads them several times per send, and a hashed
+    # key costs a digest each time.
+    @functools.cached_property
     def idempotency_key(self) -> str:
         return idempotency_key(self.org_id, self.record_id)
 
-    @property
+    @functools.cached_property
     def document_number(self) -> str:
         return document_number(self.record_id)
 
-    @property
+    @functools.cached_property
     def ledger_keys(self) -> LedgerKeys:
-        return ledger_keys(self.org_id, self.record_id)
+        return LedgerKeys(self.record_id, self.idempotency_key, self.document_number)
 
 
 @dataclass(frozen=True)

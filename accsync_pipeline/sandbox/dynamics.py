@@ -20,6 +20,7 @@ journal line (`state: journal`) or posted (`state: posted`, with its `postedEntr
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -263,15 +264,18 @@ class DynamicsSandbox:
         raw_url = str(item.get("url", ""))
         if self._too_long(raw_url):
             return _error(400, "BadRequest_UriTooLong", "The request URL is too long.")
-        url = urlsplit(raw_url)
-        rest = unquote(url.path).split("/api/v2.0/", 1)[-1].lstrip("/")
-        query = {name: values[0] for name, values in parse_qs(url.query).items()}
-        headers = {name.lower(): str(value) for name, value in (item.get("headers") or {}).items()}
+        rest, query = _target(raw_url)
+        headers = item.get("headers")
         method = str(item.get("method", "GET")).upper()
         fault = self.faults.next_line_fault() if method == "POST" else None
         if fault is not None and not fault[1]:
             return _error(fault[0], "InternalServerError", "The line failed.")
-        answer = self._dispatch(method, root, rest, query, item.get("body"), _decimal_as_string(headers))
+        decimal_as_string = _decimal_as_string(
+            {str(name).lower(): str(value) for name, value in headers.items()}
+            if isinstance(headers, dict)
+            else {}
+        )
+        answer = self._dispatch(method, root, rest, query, item.get("body"), decimal_as_string)
         if fault is not None:
             return _error(fault[0], "InternalServerError", "The line timed out.")
         return answer
@@ -279,10 +283,10 @@ class DynamicsSandbox:
     def _dispatch(
         self, method: str, root: str, rest: str, query: dict[str, str], body: Any, decimal_as_string: bool
     ) -> Answer:
-        match = _RESOURCE.fullmatch(rest)
-        if match is None:
+        route = _route(rest)
+        if route is None:
             return _error(404, "BadRequest_NotFound", "No resource at that address.")
-        company, entries, journal, member = match.groups()
+        company, entries, journal, member = route
         if company != self.company_id:
             return _error(404, "BadRequest_NotFound", "The company does not exist.")
         if journal is not None and journal != self.journal_id:
@@ -413,6 +417,25 @@ class DynamicsSandbox:
             }
             answer["@odata.nextLink"] = f"{url}?{urlencode(next_query)}"
         return 200, {}, answer
+
+
+# A batch repeats one URL for each of its lines: each distinct target is split and routed once.
+@functools.lru_cache(maxsize=1024)
+def _target(raw_url: str) -> tuple[str, dict[str, str]]:
+    """(resource path below the API root, query) of a request URL inside `$batch`.
+
+    The query is shared between calls: readers must not change it.
+    """
+    url = urlsplit(raw_url)
+    rest = unquote(url.path).split("/api/v2.0/", 1)[-1].lstrip("/")
+    return rest, {name: values[0] for name, values in parse_qs(url.query).items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _route(rest: str) -> tuple[str | None, ...] | None:
+    """(company, generalLedgerEntries, journal, member) of a resource path, None when unknown."""
+    match = _RESOURCE.fullmatch(rest)
+    return None if match is None else match.groups()
 
 
 def _posts_something(body: Any) -> bool:

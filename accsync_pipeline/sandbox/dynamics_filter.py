@@ -20,6 +20,12 @@ _TERM = re.compile(rf"\s*\(?\s*(\w+)\s+eq\s+{_QUOTED}\s*\)?\s*")
 _OR = re.compile(r"or\b")
 _STARTSWITH = re.compile(rf"\s*startswith\(\s*(\w+)\s*,\s*{_QUOTED}\s*\)\s*")
 _IN = re.compile(rf"\s*\(?\s*(\w+)\s+in\s+\(((?:\s*{_QUOTED}\s*,?)*)\)\s*\)?\s*")
+# The whole of an `eq … or …` chain in one pattern, then its terms in one scan: a lookup of
+# thousands of keys is parsed in C, not term by term. `_eq_chain` reads what this refuses,
+# to say why.
+_TERM_TEXT = r"\s*\(?\s*\w+\s+eq\s+'(?:[^']|'')*'\s*\)?\s*"
+_CHAIN = re.compile(rf"{_TERM_TEXT}(?:or\b{_TERM_TEXT})*")
+_FIELD_AND_VALUE = re.compile(rf"(\w+)\s+eq\s+{_QUOTED}")
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,15 @@ def parse_filter(
             return None
         values = [value.replace("''", "'") for value in re.findall(_QUOTED, match.group(2))]
         return Wanted({field: frozenset(values)})
-    return _eq_chain(expression.strip(), fields)
+    expression = expression.strip()
+    if _CHAIN.fullmatch(expression):
+        by_field: dict[str, set[str]] = {}
+        for field, value in _FIELD_AND_VALUE.findall(expression):
+            by_field.setdefault(field, set()).add(value.replace("''", "'"))
+        for field in by_field:
+            _check_field(field, fields)
+        return Wanted({field: frozenset(found) for field, found in by_field.items()})
+    return _eq_chain(expression, fields)
 
 
 def parse_prefix(expression: str | None, fields: frozenset[str]) -> tuple[str, str] | None:

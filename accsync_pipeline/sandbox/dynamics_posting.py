@@ -19,12 +19,11 @@ Series (APIV2 "Journals" page in microsoft/BCApps), so neither does the sandbox.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from accsync_pipeline.sandbox.dynamics_journal import POSTED_ENTRIES, STATE, ZERO_GUID
+from accsync_pipeline.sandbox.dynamics_journal import POSTED_ENTRIES, STATE, ZERO_GUID, random_guid
 from accsync_pipeline.sandbox.ledger import Ledger
 
 JOURNAL, POSTED = "journal", "posted"
@@ -102,7 +101,7 @@ class GeneralLedger:
         for account, signed in sides:
             entries.append(
                 {
-                    "id": str(uuid.uuid4()),
+                    "id": random_guid(),
                     "entryNumber": len(self.entries) + len(entries) + 1,
                     "postingDate": line["postingDate"],
                     "documentNumber": line["documentNumber"],
