@@ -127,3 +127,96 @@ def test_admitted_runs_get_the_sync_logs_tags_and_reexecutions_are_manual(
     tags: dict[str, str], expected: Admitted
 ) -> None:
     assert admit(tags, "hlf", True) == expected
+
+
+def test_a_run_silent_for_exactly_the_bound_is_still_alive() -> None:
+    view = RunView("STARTED", True, NOW - BOUND, None)
+    assert judge(view, NOW, BOUND) is Verdict.ALIVE
+    assert judge(view, NOW + timedelta(microseconds=1), BOUND) is Verdict.STALE
+
+
+@pytest.mark.parametrize(
+    ("verdict", "status", "words"),
+    [
+        (
+            Verdict.WORKER_GONE,
+            "STARTED",
+            "the process running this sync stopped (killed or crashed) before it finished",
+        ),
+        (
+            Verdict.STALE,
+            "STARTED",
+            "the process running this sync gave no sign of life for 90 s (killed, crashed or cut off) "
+            "before it finished",
+        ),
+        (Verdict.ENDED, "CANCELED", "the run was canceled in Dagster before it finished"),
+        (Verdict.ENDED, None, "the run no longer exists in Dagster"),
+        (Verdict.ENDED, "FAILURE", "the run ended in Dagster without recording its outcome"),
+        (Verdict.ENDED, "SUCCESS", "the run ended in Dagster without recording its outcome"),
+    ],
+)
+def test_each_way_a_run_ends_from_outside_has_its_own_sentence(
+    verdict: Verdict, status: str | None, words: str
+) -> None:
+    assert explain(verdict, BOUND, status) == words
+
+
+def test_without_the_setting_the_bound_is_90_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ACCSYNC_HEARTBEAT_TIMEOUT_SECONDS", raising=False)
+    assert stale_after() == timedelta(seconds=90)
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [(" 45 ", 45), ("10", 10), ("9", 10), ("-30", 90), ("1.5", 90)])
+def test_the_bound_setting_is_whole_seconds_with_a_floor_of_ten(
+    monkeypatch: pytest.MonkeyPatch, raw: str, seconds: int
+) -> None:
+    monkeypatch.setenv("ACCSYNC_HEARTBEAT_TIMEOUT_SECONDS", raw)
+    assert stale_after() == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("tags", "partition", "exists", "message"),
+    [
+        (
+            {},
+            "",
+            True,
+            "refused: the run names no organization partition; launch it for one organization "
+            "(Sync Now, `accsync sync --org`, or materialize one partition)",
+        ),
+        (
+            {"accsync/org": "other"},
+            "hlf",
+            True,
+            "refused: the run's tag accsync/org=other contradicts its partition hlf; "
+            "launch it again with matching tags",
+        ),
+        (
+            {"accsync/org": "ghost"},
+            "ghost",
+            False,
+            "refused: ghost is not an organization in accsync; add it with `accsync org add` "
+            "or pick an existing partition",
+        ),
+    ],
+)
+def test_a_refusal_says_what_to_do_word_for_word(
+    tags: dict[str, str], partition: str, exists: bool, message: str
+) -> None:
+    assert admit(tags, partition, exists) == Refused(message)
+
+
+def test_a_run_started_by_a_person_keeps_who_started_it() -> None:
+    tags = {"accsync/org": "hlf", "accsync/trigger": "manual", "accsync/user": "kari.admin"}
+    assert admit(tags, "hlf", True) == Admitted("hlf", "manual", "kari.admin", {})
+
+
+def test_a_reexecution_whose_user_dagster_left_empty_is_by_an_unknown_user() -> None:
+    tags = {"accsync/org": "hlf", "dagster/parent_run_id": "p", "user": ""}
+    decision = admit(tags, "hlf", True)
+    assert isinstance(decision, Admitted) and decision.user_id == "unknown"
+
+
+def test_an_empty_trigger_tag_is_a_manual_run_and_is_corrected() -> None:
+    tags = {"accsync/org": "hlf", "accsync/trigger": ""}
+    assert admit(tags, "hlf", True) == Admitted("hlf", "manual", None, {"accsync/trigger": "manual"})
