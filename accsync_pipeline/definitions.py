@@ -1,6 +1,13 @@
-"""The `accsync_pipeline` code location, loaded by workspace.yaml."""
+"""The `accsync_pipeline` code location, loaded by workspace.yaml.
+
+Nothing here runs at import time: Dagster finds the `@dg.definitions` function and calls it
+when it loads the location, so importing this module (as `service/in_process.py` does, and
+every module the sensors import) never touches the database.
+"""
 
 from __future__ import annotations
+
+from functools import cache
 
 import dagster as dg
 
@@ -18,10 +25,19 @@ from accsync_pipeline.defs.sensors.retries import auto_retry_sensor
 from accsync_pipeline.defs.sensors.run_outcome import sync_run_failure_sensor
 
 
+def _assets() -> list[dg.SourceAsset | dg.AssetsDefinition | dg.AssetSpec]:
+    return [approved_records, export_approved_records, *ledger_specs(list(export_approved_records.keys))]
+
+
+def _resources() -> dict[str, object]:
+    return {"accsync_db": AccsyncDatabase(), "connectors": ConnectorFactory()}
+
+
+@dg.definitions
 def build_definitions() -> dg.Definitions:
-    """Built when the code location loads: per-org schedules come from the accsync database."""
+    """The code location, built when Dagster loads it: per-org schedules come from the accsync database."""
     return dg.Definitions(
-        assets=[approved_records, export_approved_records, *ledger_specs(list(export_approved_records.keys))],
+        assets=_assets(),
         jobs=[sync_job, ledger_checks_job],
         schedules=[*build_org_schedules(), ledger_checks_schedule],
         sensors=[
@@ -33,8 +49,15 @@ def build_definitions() -> dg.Definitions:
             run_liveness_sensor,
             schedule_reconciliation_sensor,
         ],
-        resources={"accsync_db": AccsyncDatabase(), "connectors": ConnectorFactory()},
+        resources=_resources(),
     )
 
 
-defs = build_definitions()
+@cache
+def run_definitions() -> dg.Definitions:
+    """What executing a run in this process needs (assets, jobs, resources); reads no database.
+
+    The schedules and sensors are left out: they do not change a job, and building the
+    schedules would read every org and reset what the reconciliation sensor compares against.
+    """
+    return dg.Definitions(assets=_assets(), jobs=[sync_job, ledger_checks_job], resources=_resources())

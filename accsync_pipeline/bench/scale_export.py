@@ -59,8 +59,10 @@ def main() -> None:
     settings, count = json.loads(sys.argv[1]), int(sys.argv[2])
     engine = create_engine()
     prepare(engine, settings, count, datetime.now(UTC))
-    from accsync_pipeline.definitions import defs  # noqa: F401 - loaded before the clock starts
+    from accsync_pipeline.definitions import run_definitions
     from accsync_pipeline.service.in_process import run_sync
+
+    run_definitions()  # built before the clock starts
 
     writes = {"seconds": 0.0, "flushes": 0}
     write_results = record_store.write_results

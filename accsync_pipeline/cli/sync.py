@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -13,17 +12,12 @@ from accsync_pipeline.cli.org import load_org
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import VIA_CLI
-from accsync_pipeline.service import in_process
-from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
-from accsync_pipeline.service.dagster_home import dagster_instance
-from accsync_pipeline.service.launch import SyncRequest
+from accsync_pipeline.service.dagster_gateway import sync_launcher
+from accsync_pipeline.service.launch import TERMINAL_STATUSES, DagsterUnavailable, SyncLauncher, SyncRequest
 from accsync_pipeline.service.run_summary import run_summary
 from accsync_pipeline.service.sync_claim import launch_exclusive
-from accsync_pipeline.service.sync_now import GraphQLLauncher
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.engine import create_engine
-
-TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def _parse_types(text: str | None) -> list[str] | None:
@@ -102,15 +96,32 @@ def command(org_id: str, types: str | None, user_id: str | None, wait: bool) -> 
             f"{org_id}'s integration is disabled; enable it with `accsync org set {org_id} --enable`"
         )
     request = SyncRequest(org_id, Trigger.MANUAL.value, user_id, None, _parse_types(types), via=VIA_CLI)
-    url = os.environ.get("ACCSYNC_DAGSTER_URL")
-    if url:
-        success = _launch_remote(url, request, wait)
-    else:
+    launcher = sync_launcher()
+    engine = create_engine()
+    try:
         with ProgressPrinter(org_id) if wait else _nothing():
-            run_id, success = in_process.run_sync(dagster_instance(), request)
-        _print_summary(run_id, success)
-    if not success:
+            run_id = launch_exclusive(engine, launcher, request)
+            status = _status(launcher, run_id)
+            if status not in TERMINAL_STATUSES:  # queued in Dagster; an in-process run has ended already
+                click.echo(f"launched run {run_id} for {org_id}")
+                if not wait:
+                    return
+            while status not in TERMINAL_STATUSES:
+                time.sleep(1)
+                status = _status(launcher, run_id)
+    finally:
+        launcher.close()
+        engine.dispose()
+    _print_summary(run_id, status == "SUCCESS")
+    if status != "SUCCESS":
         raise SystemExit(1)
+
+
+def _status(launcher: SyncLauncher, run_id: str) -> str:
+    info = launcher.run_info(run_id)
+    if info is None:
+        raise DagsterUnavailable(f"Dagster does not know run {run_id}")
+    return info.status
 
 
 class _nothing:
@@ -119,25 +130,3 @@ class _nothing:
 
     def __exit__(self, *_: object) -> None:
         return None
-
-
-def _launch_remote(url: str, request: SyncRequest, wait: bool) -> bool:
-    launcher = GraphQLLauncher(url)
-    dagster = DagsterGraphQL(url)
-    engine = create_engine()
-    try:
-        run_id = launch_exclusive(engine, launcher, request)
-        click.echo(f"launched run {run_id} for {request.org_id}")
-        if not wait:
-            return True
-        with ProgressPrinter(request.org_id):
-            status = dagster.run_status(run_id)
-            while status not in TERMINAL:
-                time.sleep(1)
-                status = dagster.run_status(run_id)
-    finally:
-        dagster.close()
-        launcher.close()
-        engine.dispose()
-    _print_summary(run_id, status == "SUCCESS")
-    return status == "SUCCESS"

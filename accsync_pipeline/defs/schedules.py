@@ -7,7 +7,6 @@ or given another time since the last reload is skipped with a reason the Dagster
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 
 import dagster as dg
@@ -152,10 +151,10 @@ def build_org_schedules() -> list[dg.ScheduleDefinition]:
 
 def _reload_location() -> str:
     """Reload this code location through the webserver, when one is known; what happened, in words."""
+    from accsync_pipeline.service.dagster_gateway import DAGSTER_URL_ENV, dagster_url
     from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
-    from accsync_pipeline.service.dagster_sync import DAGSTER_URL_ENV
 
-    url = os.environ.get(DAGSTER_URL_ENV)
+    url = dagster_url()
     if not url:
         return f"set {DAGSTER_URL_ENV} so that this sensor can reload the code location"
     dagster = DagsterGraphQL(url)

@@ -1,18 +1,34 @@
-"""Dagster's GraphQL API, the way other processes (admin service, CLI) launch and watch runs."""
+"""Dagster's GraphQL API, the way other processes (admin service, CLI) launch and watch runs.
+
+Launching, run status, termination and reloading go through Dagster's own client
+(`dagster_graphql.DagsterGraphQLClient`). It has no call for runs by tag, a run's tags or
+adding a dynamic partition, so those three are raw queries sent by `execute`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import requests
+from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError, ReloadRepositoryLocationStatus
+from gql.transport.requests import RequestsHTTPTransport
 
 from accsync_pipeline.defs.jobs import SYNC_JOB_NAME
 from accsync_pipeline.defs.partitions import organization_partitions
-from accsync_pipeline.service.launch import ACTIVE_RUN_TAGS, ACTIVE_STATUSES, DagsterUnavailable, SyncRequest
+from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
+from accsync_pipeline.service.launch import (
+    ACTIVE_RUN_TAGS,
+    ACTIVE_STATUSES,
+    DagsterRunInfo,
+    DagsterUnavailable,
+    SyncRequest,
+)
 
 LOCATION = "accsync_pipeline"
 REPOSITORY = "__repository__"
 
+# Kept for the tests that launch the way the Dagster UI does (no accsync tags, no checks).
 LAUNCH = """
 mutation Launch($executionParams: ExecutionParams!) {
   launchRun(executionParams: $executionParams) {
@@ -30,15 +46,11 @@ query Runs($filter: RunsFilter!) {
     ... on Error { message }
   }
 }"""
-RUN_STATUS = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) { __typename ... on Run { status } ... on Error { message } }
-}"""
-TERMINATE = """
-mutation Terminate($runId: String!) {
-  terminateRun(runId: $runId) {
+RUN_INFO = """
+query RunInfo($runId: ID!) {
+  runOrError(runId: $runId) {
     __typename
-    ... on TerminateRunSuccess { run { runId status } }
+    ... on Run { status tags { key value } }
     ... on Error { message }
   }
 }"""
@@ -48,27 +60,30 @@ mutation AddPartition($selector: RepositorySelector!, $name: String!, $key: Stri
     __typename ... on Error { message }
   }
 }"""
-RELOAD = """
-mutation Reload($name: String!) {
-  reloadRepositoryLocation(repositoryLocationName: $name) {
-    __typename
-    ... on WorkspaceLocationEntry { locationOrLoadError { __typename ... on PythonError { message } } }
-    ... on Error { message }
-  }
-}"""
 
 
 class DagsterGraphQL:
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self._endpoint = url.rstrip("/") + "/graphql"
-        self._client = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout)
+        transport = RequestsHTTPTransport(url=self._endpoint, use_json=True, timeout=int(timeout))
+        self._dagster = DagsterGraphQLClient(self._endpoint, transport=transport)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
+
+    def _unavailable(self, error: DagsterGraphQLClientError, doing: str) -> DagsterUnavailable:
+        """The client's error in one line: it wraps an unreachable server and embeds the query text."""
+        cause = error.__cause__
+        if isinstance(cause, requests.RequestException):
+            return DagsterUnavailable(f"cannot reach Dagster at {self._endpoint}: {type(cause).__name__}")
+        kind, *detail = [str(a) for a in error.args] or ["error"]
+        message = detail[0].strip().splitlines()[0] if detail and detail[0].strip() else kind
+        return DagsterUnavailable(f"Dagster did not {doing}: {message}")
 
     def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = self._client.post(self._endpoint, json={"query": query, "variables": variables})
+            response = self._http.post(self._endpoint, json={"query": query, "variables": variables})
         except httpx.HTTPError as e:
             raise DagsterUnavailable(f"cannot reach Dagster at {self._endpoint}: {type(e).__name__}") from e
         if response.status_code != 200:
@@ -80,15 +95,25 @@ class DagsterGraphQL:
 
     def active_run_id(self, org_id: str) -> str | None:
         """A queued or running sync of this org, whatever launched it (UI runs carry only the partition)."""
+        statuses = sorted(ACTIVE_STATUSES)
         for key in ACTIVE_RUN_TAGS:
             data = self.execute(
-                RUNS, {"filter": {"tags": [{"key": key, "value": org_id}], "statuses": list(ACTIVE_STATUSES)}}
+                RUNS, {"filter": {"tags": [{"key": key, "value": org_id}], "statuses": statuses}}
             )["runsOrError"]
             if data["__typename"] != "Runs":
                 raise DagsterUnavailable(data.get("message", data["__typename"]))
             if data["results"]:
                 return str(data["results"][0]["runId"])
         return None
+
+    def run_info(self, run_id: str) -> DagsterRunInfo | None:
+        data: dict[str, Any] = self.execute(RUN_INFO, {"runId": run_id})["runOrError"]
+        if data["__typename"] == "RunNotFoundError":
+            return None
+        if data["__typename"] != "Run":
+            raise DagsterUnavailable(data.get("message", data["__typename"]))
+        tags = {t["key"]: t["value"] for t in data["tags"]}
+        return DagsterRunInfo(run_id, str(data["status"]), tags.get(ORG_TAG) or tags.get(PARTITION_TAG))
 
     def ensure_partition(self, org_id: str) -> None:
         selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
@@ -102,41 +127,38 @@ class DagsterGraphQL:
     def launch_sync(self, request: SyncRequest) -> str:
         """Launch the sync job for the org's partition (callers claim the org first: `sync_claim`)."""
         self.ensure_partition(request.org_id)
-        params = {
-            "selector": {
-                "repositoryLocationName": LOCATION,
-                "repositoryName": REPOSITORY,
-                "jobName": SYNC_JOB_NAME,
-            },
-            "runConfigData": request.run_config,
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in request.tags.items()]},
-        }
-        result = self.execute(LAUNCH, {"executionParams": params})["launchRun"]
-        if result["__typename"] != "LaunchRunSuccess":
-            errors = result.get("errors") or [{"message": result.get("message", result["__typename"])}]
-            raise DagsterUnavailable(f"Dagster did not launch the run: {errors[0]['message']}")
-        return str(result["run"]["runId"])
+        try:
+            return self._dagster.submit_job_execution(
+                SYNC_JOB_NAME,
+                repository_location_name=LOCATION,
+                repository_name=REPOSITORY,
+                run_config=request.run_config,
+                tags=request.tags,
+            )
+        except DagsterGraphQLClientError as e:
+            raise self._unavailable(e, "launch the run") from e
 
     def run_status(self, run_id: str) -> str:
-        data = self.execute(RUN_STATUS, {"runId": run_id})["runOrError"]
-        if data["__typename"] != "Run":
-            raise DagsterUnavailable(data.get("message", data["__typename"]))
-        return str(data["status"])
+        try:
+            return self._dagster.get_run_status(run_id).value
+        except DagsterGraphQLClientError as e:
+            raise self._unavailable(e, "say how the run stands") from e
 
     def terminate_run(self, run_id: str) -> str:
         """Ask Dagster to terminate the run (its run launcher stops the worker); the run's new status."""
-        data = self.execute(TERMINATE, {"runId": run_id})["terminateRun"]
-        if data["__typename"] != "TerminateRunSuccess":
-            raise DagsterUnavailable(
-                f"Dagster did not cancel the run: {data.get('message', data['__typename'])}"
-            )
-        return str(data["run"]["status"])
+        try:
+            self._dagster.terminate_run(run_id)
+        except DagsterGraphQLClientError as e:
+            raise self._unavailable(e, "cancel the run") from e
+        return self.run_status(run_id)
 
     def reload_location(self) -> None:
         """Reload the code location so that changed schedules show at once in the UI and the daemon."""
-        data = self.execute(RELOAD, {"name": LOCATION})["reloadRepositoryLocation"]
-        if data["__typename"] != "WorkspaceLocationEntry":
-            raise DagsterUnavailable(data.get("message", data["__typename"]))
-        loaded = data["locationOrLoadError"]
-        if loaded and loaded["__typename"] == "PythonError":
-            raise DagsterUnavailable(f"the code location failed to load: {loaded['message']}")
+        try:
+            reloaded = self._dagster.reload_repository_location(LOCATION)
+        except DagsterGraphQLClientError as e:
+            raise self._unavailable(e, "reload the code location") from e
+        if reloaded.status is not ReloadRepositoryLocationStatus.SUCCESS:
+            if reloaded.failure_type == "PythonError":
+                raise DagsterUnavailable(f"the code location failed to load: {reloaded.message}")
+            raise DagsterUnavailable(reloaded.message or str(reloaded.failure_type))

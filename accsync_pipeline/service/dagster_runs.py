@@ -1,7 +1,8 @@
-"""Dagster's run storage read directly (sensors, the CLI's in-process path, the liveness sweep).
+"""Dagster's run storage read directly (sensors, the in-process launcher, the liveness sweep).
 
-The one home of "which run is syncing this org" and "make sure the org has its partition"
-for processes that hold the Dagster instance; `DagsterGraphQL` asks the same over HTTP.
+The home of "which run is syncing this org" and "make sure the org has its partition" for
+processes that hold the Dagster instance; `DagsterGraphQL` asks the same of a webserver,
+with the same statuses and tags (`service.launch`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from dagster._core.storage.dagster_run import RunsFilter
 
 from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
-from accsync_pipeline.service.launch import ACTIVE_RUN_TAGS, ACTIVE_STATUSES, DagsterRunInfo
+from accsync_pipeline.service.launch import ACTIVE_RUN_STATUSES, ACTIVE_RUN_TAGS, DagsterRunInfo
 
 
 def active_run_id(instance: dg.DagsterInstance, org_id: str) -> str | None:
     """A queued or running sync of the org, whatever launched it (UI runs carry only the partition)."""
-    statuses = [dg.DagsterRunStatus(s) for s in ACTIVE_STATUSES]
+    statuses = list(ACTIVE_RUN_STATUSES)
     for key in ACTIVE_RUN_TAGS:
         runs = instance.get_runs(RunsFilter(tags={key: org_id}, statuses=statuses), limit=1)
         if runs:
@@ -30,7 +31,7 @@ def active_runs_by_org(instance: dg.DagsterInstance) -> dict[str, str]:
     Active runs are few (the queue and the running ones), so they are read once and mapped to
     their org by tag, instead of asking run storage twice per org.
     """
-    statuses = [dg.DagsterRunStatus(s) for s in ACTIVE_STATUSES]
+    statuses = list(ACTIVE_RUN_STATUSES)
     found: dict[str, str] = {}
     for run in instance.get_runs(RunsFilter(statuses=statuses)):
         for key in ACTIVE_RUN_TAGS:
@@ -55,7 +56,7 @@ def run_info(instance: dg.DagsterInstance, run_id: str) -> DagsterRunInfo | None
 
 
 class InstanceRuns:
-    """`sync_claim.DagsterRuns` over the instance itself."""
+    """`launch.DagsterRuns` over the instance itself."""
 
     def __init__(self, instance: dg.DagsterInstance) -> None:
         self._instance = instance

@@ -8,14 +8,12 @@ never undo a saved change: failures come back as a warning line, and the partiti
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from accsync_pipeline.service.dagster_gateway import DAGSTER_URL_ENV, dagster_url
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
 from accsync_pipeline.service.dagster_runs import ensure_partition
-
-DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class DagsterUpdate:
 
 def apply_to_dagster(org_id: str) -> DagsterUpdate:
     """Add the org's partition and, with a Dagster webserver, reload the location so schedules update."""
-    url = os.environ.get(DAGSTER_URL_ENV)
+    url = dagster_url()
     try:
         if url:
             return _through_graphql(url, org_id)

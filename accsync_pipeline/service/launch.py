@@ -1,17 +1,30 @@
-"""Launching a sync run: the request, its run config and tags, and what counts as an active sync."""
+"""Launching a sync run: the request, its run config and tags, what counts as an active sync, and
+the `SyncLauncher` every launch goes through (implementations: `service.dagster_gateway`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+import dagster as dg
+from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG, sync_run_tags
 from accsync_pipeline.service.errors import Conflict, Unavailable
 
 SYNC_OP = "export_approved_records"
-ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
-TERMINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+# A sync counts as active from the queue until Dagster says it finished; a sync job is never SUSPENDED.
+ACTIVE_RUN_STATUSES = (
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+)
+# The same statuses by name, as Dagster's GraphQL API and `DagsterRunInfo.status` spell them.
+ACTIVE_STATUSES = frozenset(s.value for s in ACTIVE_RUN_STATUSES)
+TERMINAL_STATUSES = frozenset(s.value for s in FINISHED_STATUSES)
 # A run syncs the org named by either tag: runs from the Dagster UI carry only the partition.
 ACTIVE_RUN_TAGS = (ORG_TAG, PARTITION_TAG)
 
@@ -59,3 +72,26 @@ class SyncRequest:
         if self.record_types is not None:
             config["record_types"] = list(self.record_types)
         return {"ops": {SYNC_OP: {"config": config}}}
+
+
+class DagsterRuns(Protocol):
+    """What deciding who may launch needs to know from Dagster."""
+
+    def active_run_id(self, org_id: str) -> str | None: ...
+    def run_info(self, run_id: str) -> DagsterRunInfo | None: ...
+
+
+class SyncLauncher(DagsterRuns, Protocol):
+    """Starts sync runs: through Dagster's webserver, or in this process (`dagster_gateway.sync_launcher`).
+
+    Callers launch through `sync_claim.launch_exclusive`, which claims the org first.
+    """
+
+    def reserve_run_id(self, org_id: str) -> str | None:
+        """Ready a launch for the org. A launcher that executes the run itself, to its end, before
+        `launch_sync` returns chooses the run's id here, so that the org's claim names it from the
+        start; None when Dagster names the run as it queues it."""
+        ...
+
+    def launch_sync(self, request: SyncRequest, run_id: str | None = None) -> str: ...
+    def close(self) -> None: ...

@@ -6,20 +6,16 @@ next sync before anything is sent again, so cancelling never risks a second post
 
 from __future__ import annotations
 
-import os
 from typing import Protocol
 
 import sqlalchemy as sa
 
+from accsync_pipeline.service.dagster_gateway import dagster_webserver
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.errors import Conflict, NotFound
-from accsync_pipeline.service.launch import ACTIVE_STATUSES, TERMINAL_STATUSES
-from accsync_pipeline.service.sync_now import SyncLauncher
+from accsync_pipeline.service.launch import ACTIVE_STATUSES, TERMINAL_STATUSES, SyncLauncher
 from accsync_pipeline.store import claims as claim_store
 from accsync_pipeline.store import runs as run_store
-
-DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 
 
 class RunNotFound(NotFound):
@@ -36,7 +32,8 @@ class RunTerminator(Protocol):
 
 
 def graphql_terminator() -> DagsterGraphQL:
-    return DagsterGraphQL(os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL, timeout=10)
+    """Dagster's webserver: its run launcher is what can stop a run's worker."""
+    return dagster_webserver()
 
 
 def _owner(conn: sa.Connection, launcher: SyncLauncher, run_id: str) -> tuple[str | None, str | None]:

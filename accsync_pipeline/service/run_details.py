@@ -7,7 +7,6 @@ STEP_UP_FOR_RETRY events); accsync's tables say what it did to each record.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,20 +18,18 @@ import sqlalchemy as sa
 from accsync_pipeline.domain.failures import cause_in_words
 from accsync_pipeline.domain.run_starter import started_by
 from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG, TRIGGER_TAG, USER_TAG
+from accsync_pipeline.service.dagster_gateway import dagster_ui_url
 from accsync_pipeline.service.history import outcome_text
+from accsync_pipeline.service.launch import ACTIVE_STATUSES
 from accsync_pipeline.store import record_search
 from accsync_pipeline.store import runs as run_store
 
-DAGSTER_UI_URL_ENV = "ACCSYNC_DAGSTER_UI_URL"
-DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
-DEFAULT_DAGSTER_UI = "http://127.0.0.1:3000"
 _SUMMARY_STATUS = {"started": "STARTED", "success": "SUCCESS", "failure": "FAILURE"}
 
 
 def dagster_run_url(run_id: str) -> str:
     """The run in the Dagster UI: ACCSYNC_DAGSTER_UI_URL when the UI is elsewhere than the API."""
-    base = os.environ.get(DAGSTER_UI_URL_ENV) or os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_UI
-    return f"{base.rstrip('/')}/runs/{run_id}"
+    return f"{dagster_ui_url().rstrip('/')}/runs/{run_id}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,8 @@ class RunDetails:
 
     @property
     def active(self) -> bool:
-        return self.status in ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+        # A run being cancelled is shown as ending, not as one to wait for.
+        return self.status in ACTIVE_STATUSES and self.status != "CANCELING"
 
 
 def _time(value: float | None) -> datetime | None:

@@ -16,14 +16,14 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.service.launch import (
     TERMINAL_STATUSES,
-    DagsterRunInfo,
+    DagsterRuns,
     SyncAlreadyRunning,
+    SyncLauncher,
     SyncRequest,
 )
 from accsync_pipeline.store import claims as claim_store
@@ -33,15 +33,6 @@ from accsync_pipeline.store.claims import Claim
 LAUNCH_GRACE = timedelta(seconds=60)
 # How long a refused request waits for the winner's launch to name its run id.
 RUN_ID_WAIT_SECONDS = 10.0
-
-
-class DagsterRuns(Protocol):
-    def active_run_id(self, org_id: str) -> str | None: ...
-    def run_info(self, run_id: str) -> DagsterRunInfo | None: ...
-
-
-class Launches(DagsterRuns, Protocol):
-    def launch_sync(self, request: SyncRequest) -> str: ...
 
 
 def _now() -> datetime:
@@ -122,22 +113,29 @@ def release(engine: Engine, org_id: str, token: str) -> None:
 
 def launch_exclusive(
     engine: Engine,
-    launcher: Launches,
+    launcher: SyncLauncher,
     request: SyncRequest,
     prepare: Callable[[SyncRequest], SyncRequest] | None = None,
 ) -> str:
     """Claim the org, let `prepare` finish the request (a retry releases its records), launch it.
 
+    The one way Sync Now, retry and `accsync sync` start a run, whichever launcher carries it.
     Returns the run's id. Anything that stops the launch gives the claim back, so a refusal
     never holds the org.
     """
-    token = claim_org(engine, launcher, request.org_id)
+    reserved = launcher.reserve_run_id(request.org_id)
+    token = claim_org(engine, launcher, request.org_id, reserved)
     try:
         if prepare is not None:
             request = prepare(request)
-        run_id = launcher.launch_sync(request)
+        run_id = launcher.launch_sync(request, reserved)
     except BaseException:
         release(engine, request.org_id, token)
         raise
-    attach_run(engine, request.org_id, token, run_id)
+    if reserved is not None:
+        # The run was executed here and has ended; closing its row freed the claim, unless it
+        # ended before it had one (a refused run).
+        release(engine, request.org_id, token)
+    else:
+        attach_run(engine, request.org_id, token, run_id)
     return run_id

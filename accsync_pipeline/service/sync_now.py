@@ -1,44 +1,38 @@
 """Sync Now: what a sync would send, launching it through Dagster, and following its progress.
 
-Launching goes through Dagster's GraphQL API (the webserver at `ACCSYNC_DAGSTER_URL`), so
-the run is queued, limited to one per org and executed by Dagster like any other.
-`SyncLauncher` is the seam: the web layer gets one per request, tests may give a fake.
+The launch goes through the `SyncLauncher` that `dagster_gateway.sync_launcher` chose (the
+web layer gets one per request, tests may give a fake), after `sync_claim` claimed the org.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import Trigger
-from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
-from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
+from accsync_pipeline.service.dagster_gateway import GraphQLLauncher
 from accsync_pipeline.service.errors import Conflict
-from accsync_pipeline.service.launch import DagsterRunInfo, DagsterUnavailable, SyncRequest
+from accsync_pipeline.service.launch import DagsterRunInfo, DagsterUnavailable, SyncLauncher, SyncRequest
 from accsync_pipeline.service.sync_claim import launch_exclusive
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.queue import next_sync_by_type
 
-DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 # accsync's own run summary, for when Dagster cannot be asked.
 _SUMMARY_STATUS = {"started": "STARTED", "success": "SUCCESS", "failure": "FAILURE"}
 
-RUN_INFO = """
-query RunInfo($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run { status tags { key value } }
-    ... on RunNotFoundError { message }
-    ... on Error { message }
-  }
-}"""
+__all__ = [
+    "DagsterRunInfo",
+    "GraphQLLauncher",
+    "SyncDisabled",
+    "SyncLauncher",
+    "preview",
+    "run_progress",
+    "start_sync",
+]
 
 
 class SyncDisabled(Conflict):
@@ -47,41 +41,6 @@ class SyncDisabled(Conflict):
             f"the integration of {org_id} is disabled, so it cannot be synced; "
             "enable it in its integration settings first"
         )
-
-
-class SyncLauncher(Protocol):
-    def launch_sync(self, request: SyncRequest) -> str: ...
-    def active_run_id(self, org_id: str) -> str | None: ...
-    def run_info(self, run_id: str) -> DagsterRunInfo | None: ...
-    def close(self) -> None: ...
-
-
-class GraphQLLauncher:
-    """Dagster's webserver: launches runs and says which are active (`sync_claim` decides who may launch)."""
-
-    def __init__(self, url: str | None = None) -> None:
-        # Short: a status page asks this too, and must not hang on a Dagster that does not answer.
-        self._client = DagsterGraphQL(
-            url or os.environ.get(DAGSTER_URL_ENV) or DEFAULT_DAGSTER_URL, timeout=10
-        )
-
-    def launch_sync(self, request: SyncRequest) -> str:
-        return self._client.launch_sync(request)
-
-    def active_run_id(self, org_id: str) -> str | None:
-        return self._client.active_run_id(org_id)
-
-    def run_info(self, run_id: str) -> DagsterRunInfo | None:
-        data: dict[str, Any] = self._client.execute(RUN_INFO, {"runId": run_id})["runOrError"]
-        if data["__typename"] == "RunNotFoundError":
-            return None
-        if data["__typename"] != "Run":
-            raise DagsterUnavailable(data.get("message", data["__typename"]))
-        tags = {t["key"]: t["value"] for t in data["tags"]}
-        return DagsterRunInfo(run_id, str(data["status"]), tags.get(ORG_TAG) or tags.get(PARTITION_TAG))
-
-    def close(self) -> None:
-        self._client.close()
 
 
 @dataclass(frozen=True)

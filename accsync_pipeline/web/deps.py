@@ -18,8 +18,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import OrgConfig, User
+from accsync_pipeline.service.dagster_gateway import SyncLauncher, sync_launcher
 from accsync_pipeline.service.dagster_home import dagster_instance
-from accsync_pipeline.service.sync_now import GraphQLLauncher, SyncLauncher
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.engine import create_engine
@@ -59,8 +59,8 @@ def get_dagster_instance(request: Request) -> dg.DagsterInstance:
     return instance
 
 
-def get_launcher() -> Iterator[SyncLauncher]:
-    launcher = GraphQLLauncher()
+def get_launcher(request: Request) -> Iterator[SyncLauncher]:
+    launcher = sync_launcher(lambda: get_dagster_instance(request), get_engine(request))
     try:
         yield launcher
     finally:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy.engine import Engine
 
+from accsync_pipeline.definitions import run_definitions
 from accsync_pipeline.defs.jobs import SYNC_JOB_NAME
 from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.defs.sensors.approvals import approval_sensor
@@ -55,7 +56,10 @@ class SlowLauncher:
     fail: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def launch_sync(self, request: SyncRequest) -> str:
+    def reserve_run_id(self, org_id: str) -> None:
+        return None
+
+    def launch_sync(self, request: SyncRequest, run_id: str | None = None) -> str:
         time.sleep(0.3)
         if self.fail:
             raise DagsterUnavailable("cannot reach Dagster")
@@ -161,9 +165,7 @@ def test_runs_naming_no_known_org_are_refused_before_they_touch_anything(
         for org_id in ("victim", "intruder"):
             add_org_with_admin(conn, sandbox_org(org_id, "xledger", SETTINGS))
             add_sources(conn, org_id, 3, prefix=f"{org_id}-")
-    from accsync_pipeline.definitions import defs
-
-    job = defs.resolve_job_def(SYNC_JOB_NAME)
+    job = run_definitions().resolve_job_def(SYNC_JOB_NAME)
     if partition:
         ensure_partition(dagster_instance, partition)
     result = job.execute_in_process(
@@ -190,8 +192,6 @@ def test_a_reexecution_is_logged_as_manual_by_whoever_reexecuted_it(
         add_sources(conn, "again", 3)
     first, success = in_process.run_sync(dagster_instance, SyncRequest("again", "schedule"))
     assert success
-    from accsync_pipeline.definitions import defs
-
     original = dagster_instance.get_run_by_id(first)
     assert original is not None
     # What Dagster's re-execution carries: the parent's tags, plus the run group and (Dagster+) the user.
@@ -200,8 +200,12 @@ def test_a_reexecution_is_logged_as_manual_by_whoever_reexecuted_it(
         tags = copied | {"dagster/parent_run_id": first, "dagster/root_run_id": first}
         if user:
             tags["user"] = user
-        result = defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
-            instance=dagster_instance, partition_key="again", tags=tags, raise_on_error=False
+        result = (
+            run_definitions()
+            .resolve_job_def(SYNC_JOB_NAME)
+            .execute_in_process(
+                instance=dagster_instance, partition_key="again", tags=tags, raise_on_error=False
+            )
         )
         assert result.success
         with engine.connect() as conn:

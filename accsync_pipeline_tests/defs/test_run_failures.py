@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy.engine import Engine
 
+from accsync_pipeline.definitions import run_definitions
 from accsync_pipeline.defs.assets import ASSET_KEYS
 from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.defs.sensors.run_outcome import is_sync_run, sync_run_failure_sensor
@@ -27,6 +28,7 @@ from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.sandbox.xledger import DEFAULT_TOKEN
 from accsync_pipeline.service import in_process
 from accsync_pipeline.service.alerting import check_alerts
+from accsync_pipeline.service.dagster_runs import ensure_partition
 from accsync_pipeline.service.history import org_history
 from accsync_pipeline.service.launch import SyncRequest
 from accsync_pipeline.service.status import org_status
@@ -59,10 +61,8 @@ def run_failure_sensor_on(instance: dg.DagsterInstance, run_id: str) -> None:
 
 def materialize_from_the_ui(instance: dg.DagsterInstance, org_id: str) -> dg.ExecuteInProcessResult:
     """What the Dagster UI launches for one partition: the implicit asset job, the partition tag only."""
-    from accsync_pipeline.definitions import defs
-
-    in_process.ensure_partition(instance, org_id)
-    job = defs.resolve_implicit_global_asset_job_def()
+    ensure_partition(instance, org_id)
+    job = run_definitions().resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
         instance=instance,
         partition_key=org_id,

@@ -18,6 +18,7 @@ from accsync_pipeline.domain.records import RecordType, idempotency_key
 from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG, USER_TAG
 from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.service import in_process
+from accsync_pipeline.service.dagster_runs import active_run_id
 from accsync_pipeline.service.history import org_history
 from accsync_pipeline.service.launch import SyncAlreadyRunning, SyncRequest
 from accsync_pipeline.service.org_config import update_sync_settings
@@ -211,7 +212,7 @@ def test_a_second_sync_of_the_same_org_is_refused_while_one_runs(
     )
     first.start()
     deadline = time.monotonic() + 30
-    while in_process.active_run_id(dagster_instance, "acme") is None and time.monotonic() < deadline:
+    while active_run_id(dagster_instance, "acme") is None and time.monotonic() < deadline:
         time.sleep(0.05)
     with pytest.raises(SyncAlreadyRunning, match="already queued or running"):
         in_process.run_sync(dagster_instance, SyncRequest("acme", "manual", "acme.admin"))

@@ -1,7 +1,7 @@
 """The admin API against a real accsync database (SQLite and PostgreSQL), with a fake Dagster launcher.
 
 `api.client(user)` is a TestClient that sends that user's bearer token. The launcher is a fake
-with the real one's interface (see `service.sync_now.SyncLauncher`); the end-to-end tests in
+with the real one's interface (see `service.launch.SyncLauncher`); the end-to-end tests in
 `test_api_dagster.py` use the real webserver and daemon instead.
 """
 
@@ -66,7 +66,10 @@ class FakeLauncher:
         if self.unavailable:
             raise DagsterUnavailable("cannot reach Dagster at http://127.0.0.1:3000/graphql: ConnectError")
 
-    def launch_sync(self, request: SyncRequest) -> str:
+    def reserve_run_id(self, org_id: str) -> None:
+        return None
+
+    def launch_sync(self, request: SyncRequest, run_id: str | None = None) -> str:
         self._check()
         if request.org_id in self.active:
             raise SyncAlreadyRunning(request.org_id, self.active[request.org_id])
