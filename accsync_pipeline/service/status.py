@@ -6,7 +6,7 @@ runs, latest reconciliations); nothing is queried per org. Health and next runs 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -133,17 +133,36 @@ def _schedule(org: OrgConfig) -> tuple[str | None, str, Any]:
     return schedule.to_cron(), describe(schedule, org.timezone), schedule
 
 
-def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | None = None) -> list[OrgStatus]:
-    """Status of the given orgs (all when None), ordered by org id."""
-    if org_ids is None:
-        orgs = org_store.list_orgs(conn)
-    else:
-        orgs = [o for o in (org_store.find_org(conn, i) for i in sorted(set(org_ids))) if o is not None]
+@dataclass(frozen=True)
+class HealthInputs:
+    """What health is assessed from, per org id: one grouped query each, whatever the number of orgs."""
+
+    counts: Mapping[str, Mapping[str, int]]  # {"pending": n, "failed": n}
+    ended: Mapping[str, Any]  # the latest run that ended
+    running: Mapping[str, Any]  # the latest run still going
+    successes: Mapping[str, datetime]  # the last successful finish
+
+
+def health_inputs(conn: sa.Connection, org_ids: Sequence[str] | None) -> HealthInputs:
+    """The health inputs of the given orgs (all when None)."""
+    return HealthInputs(
+        counts=record_counts(conn, org_ids),
+        ended=run_store.latest_per_org(conn, ("success", "failure"), org_ids),
+        running=run_store.latest_per_org(conn, ("started",), org_ids),
+        successes=run_store.last_successes(conn, org_ids),
+    )
+
+
+def org_statuses(
+    conn: sa.Connection,
+    now: datetime,
+    org_ids: Sequence[str] | None = None,
+    inputs: HealthInputs | None = None,
+) -> list[OrgStatus]:
+    """Status of the given orgs (all when None), ordered by org id; `inputs` when already read for them."""
+    orgs = org_store.list_orgs(conn) if org_ids is None else org_store.find_orgs(conn, org_ids)
     scope = None if org_ids is None else [o.org_id for o in orgs]
-    counts = record_counts(conn, scope)
-    ended = run_store.latest_per_org(conn, ("success", "failure"), scope)
-    running = run_store.latest_per_org(conn, ("started",), scope)
-    successes = run_store.last_successes(conn, scope)
+    known = inputs or health_inputs(conn, scope)
     created = org_store.created_at(conn, scope)
     unknown = outcome_unknown_counts(conn, scope)
     reconciled = reconciliation_store.latest_per_org(conn, scope)
@@ -151,10 +170,10 @@ def org_statuses(conn: sa.Connection, now: datetime, org_ids: Sequence[str] | No
         _status(
             org,
             now,
-            counts.get(org.org_id),
-            ended.get(org.org_id),
-            running.get(org.org_id),
-            successes.get(org.org_id),
+            known.counts.get(org.org_id),
+            known.ended.get(org.org_id),
+            known.running.get(org.org_id),
+            known.successes.get(org.org_id),
             created.get(org.org_id, now),
             unknown.get(org.org_id, 0),
             reconciled.get(org.org_id),
@@ -171,7 +190,7 @@ def org_status(conn: sa.Connection, org_id: str, now: datetime) -> OrgStatus | N
 def _status(
     org: OrgConfig,
     now: datetime,
-    counts: dict[str, int] | None,
+    counts: Mapping[str, int] | None,
     ended: Any,
     running: Any,
     last_success_at: datetime | None,

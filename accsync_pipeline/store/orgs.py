@@ -72,6 +72,12 @@ def find_org(conn: sa.Connection, org_id: str) -> OrgConfig | None:
     return _from_row(row) if row else None
 
 
+def find_orgs(conn: sa.Connection, org_ids: Sequence[str]) -> list[OrgConfig]:
+    """The given orgs that exist, ordered by org id, in one query."""
+    query = sa.select(organizations).where(organizations.c.org_id.in_(sorted(set(org_ids))))
+    return [_from_row(r) for r in conn.execute(query.order_by(organizations.c.org_id))]
+
+
 def get_org(conn: sa.Connection, org_id: str) -> OrgConfig:
     org = find_org(conn, org_id)
     if org is None:

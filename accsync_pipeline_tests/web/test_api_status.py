@@ -111,6 +111,33 @@ def test_the_global_summary_counts_every_org(api: Api, seeded: Seeded) -> None:
     }
 
 
+def test_the_org_list_is_paged_filtered_searched_and_sorted_with_totals_over_every_org(
+    api: Api, seeded: Seeded
+) -> None:
+    finished_run(api.engine, "r1", "other", NOW - timedelta(hours=1), exported=1, failed=2)
+    client = api.client(seeded.global_admin)
+
+    def listed(query: str) -> tuple[list[str], dict[str, int]]:
+        body = json_of(client.get(f"/api/orgs?{query}"))
+        paging = {k: body[k] for k in ("matching", "page", "pages", "per_page")}
+        assert body["summary"]["orgs"] == 2 and body["summary"]["amber"] == 1  # whatever the filter
+        return [o["org_id"] for o in body["orgs"]], paging
+
+    # Worst health first: the org whose last sync had failed records leads.
+    assert listed("per_page=1") == (["other"], {"matching": 2, "page": 1, "pages": 2, "per_page": 1})
+    assert listed("per_page=1&page=2")[0] == ["hlf"]
+    assert listed("per_page=1&page=9")[0] == ["hlf"]  # past the end: the last page
+    assert listed("health=failing")[0] == ["other"]
+    assert listed("health=green")[0] == ["hlf"]
+    assert listed("q=HL")[0] == ["hlf"]
+    assert listed("sort=name&dir=desc")[0] == ["other", "hlf"]
+    assert listed("sort=failed")[0] == ["hlf", "other"]
+    assert client.get("/api/orgs?per_page=0").status_code == 422
+    # An org's administrator sees only their own org, in the same shape.
+    own = json_of(api.client(seeded.hlf_admin).get("/api/orgs?health=all"))
+    assert [o["org_id"] for o in own["orgs"]] == ["hlf"] and own["summary"]["orgs"] == 1
+
+
 @contextmanager
 def counted_statements(engine: Engine) -> Iterator[list[str]]:
     statements: list[str] = []

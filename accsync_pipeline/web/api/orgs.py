@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES, DEFAULT_TIMEZONE
 from accsync_pipeline.service.dagster_sync import DagsterUpdate, apply_to_dagster
 from accsync_pipeline.service.org_config import add_org, save_change
+from accsync_pipeline.service.org_list import ORGS_PER_PAGE, OrgFilter, org_list_page, page_statuses
 from accsync_pipeline.service.status import org_statuses
 from accsync_pipeline.web.api.models import OrgStatusOut, StrictIn, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, Now, VisibleOrg, require_global_admin
 
 router = APIRouter(tags=["status"])
+MAX_PER_PAGE = 1000
 
 
 def get_config_applier() -> Callable[[str], DagsterUpdate]:
@@ -38,8 +39,12 @@ class OrgsSummary(BaseModel):
 
 
 class OrgsOut(BaseModel):
-    summary: OrgsSummary
-    orgs: list[OrgStatusOut]
+    summary: OrgsSummary = Field(description="Over every org the caller may see, whatever the filter")
+    matching: int = Field(description="Orgs that match the filter and search")
+    page: int
+    pages: int
+    per_page: int
+    orgs: list[OrgStatusOut] = Field(description="The page of matching orgs, in the order asked for")
 
 
 class NewOrgIn(StrictIn):
@@ -62,21 +67,43 @@ class NewOrgOut(BaseModel):
 
 
 @router.get("/orgs", responses=errors(401, 503))
-def list_orgs(user: CurrentUser, engine: DbEngine, now: Now) -> OrgsOut:
-    """Status of every org the caller may see: all of them for a global administrator."""
+def list_orgs(
+    user: CurrentUser,
+    engine: DbEngine,
+    now: Now,
+    health: Annotated[str, Query(pattern="^(all|failing|green|amber|red)$")] = "all",
+    q: Annotated[str, Query(max_length=200, description="Part of the org's name or id")] = "",
+    sort: Annotated[str, Query(pattern="^(health|name|pending|failed|last_sync)$")] = "health",
+    direction: Annotated[str, Query(alias="dir", pattern="^(asc|desc)$")] = "asc",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = ORGS_PER_PAGE,
+) -> OrgsOut:
+    """Health totals of every org the caller may see (all for a global administrator), and a page of them.
+
+    Worst health first by default; `health=failing` keeps amber and red.
+    """
+    wanted = OrgFilter(health, q.strip(), sort, direction == "desc", page, per_page)
     with engine.connect() as conn:
-        rows = org_statuses(conn, now, None if user.is_global_admin else [user.org_id or ""])
-    levels = Counter(r.health.level.value for r in rows)
+        listed = org_list_page(conn, now, wanted, None if user.is_global_admin else [user.org_id or ""])
+        statuses = page_statuses(conn, now, listed)
+    t = listed.totals
     summary = OrgsSummary(
-        orgs=len(rows),
-        green=levels["green"],
-        amber=levels["amber"],
-        red=levels["red"],
-        running=sum(1 for r in rows if r.running),
-        pending=sum(r.pending for r in rows),
-        failed=sum(r.failed for r in rows),
+        orgs=t.orgs,
+        green=t.green,
+        amber=t.amber,
+        red=t.red,
+        running=t.running,
+        pending=t.pending,
+        failed=t.failed,
     )
-    return OrgsOut(summary=summary, orgs=[OrgStatusOut.of(r) for r in rows])
+    return OrgsOut(
+        summary=summary,
+        matching=listed.matching,
+        page=listed.page,
+        pages=listed.pages,
+        per_page=listed.per_page,
+        orgs=[OrgStatusOut.of(s) for s in statuses],
+    )
 
 
 @router.post(

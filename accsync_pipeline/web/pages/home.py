@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from accsync_pipeline.service.status import OrgStatus, org_statuses
+from accsync_pipeline.service.org_list import OrgFilter, org_list_page
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import users as user_store
@@ -55,11 +53,6 @@ def login(
     return render(request, "login.html", context, user, unread_count(engine, user) if user else 0)
 
 
-ORGS_PER_PAGE = 50
-HEALTH_ORDER = {"red": 0, "amber": 1, "green": 2}
-ORG_SORTS = ("health", "name", "pending", "failed", "last_sync")
-
-
 @dataclass(frozen=True)
 class OrgListQuery:
     """The global view's filter as it travels in the URL."""
@@ -96,51 +89,21 @@ def org_list_query(
     return OrgListQuery(health, q.strip(), sort, direction == "desc", page)
 
 
-def _sort_key(sort: str) -> Callable[[OrgStatus], Any]:
-    never = datetime.min.replace(tzinfo=UTC)
-    keys: dict[str, Callable[[OrgStatus], Any]] = {
-        "health": lambda s: (HEALTH_ORDER.get(s.health.level.value, 3), -s.failed, s.name.lower()),
-        "name": lambda s: s.name.lower(),
-        "pending": lambda s: (s.pending, s.name.lower()),
-        "failed": lambda s: (s.failed, s.name.lower()),
-        "last_sync": lambda s: (s.last_successful_sync_at or never, s.name.lower()),
-    }
-    return keys[sort]
-
-
 def _orgs_context(engine: PageEngine, now: Now, query: OrgListQuery) -> dict[str, object]:
-    """Health totals over every org, then the filtered, searched, sorted page of them.
-
-    Statuses come from a handful of grouped queries for all orgs at once (`org_statuses`);
-    health is computed from those facts, so a thousand orgs are filtered here, not per org in SQL.
-    """
+    """Health totals over every org, then the filtered, searched, sorted page of them."""
+    wanted = OrgFilter(query.health, query.text, query.sort, query.descending, query.page)
     with engine.connect() as conn:
-        statuses = org_statuses(conn, now)
-    totals = {level: 0 for level in ("red", "amber", "green")}
-    for s in statuses:
-        totals[s.health.level.value] = totals.get(s.health.level.value, 0) + 1
-    wanted = {"failing": {"red", "amber"}, "all": None}.get(query.health, {query.health})
-    needle = query.text.lower()
-    shown = [
-        s
-        for s in statuses
-        if (wanted is None or s.health.level.value in wanted)
-        and (not needle or needle in s.name.lower() or needle in s.org_id)
-    ]
-    shown.sort(key=_sort_key(query.sort), reverse=query.descending)
-    pages = max(1, -(-len(shown) // ORGS_PER_PAGE))
-    page = min(query.page, pages)
-    start = (page - 1) * ORGS_PER_PAGE
+        listed = org_list_page(conn, now, wanted)
     return {
-        "statuses": shown[start : start + ORGS_PER_PAGE],
-        "matching": len(shown),
-        "org_count": len(statuses),
-        "totals": totals,
-        "failing": totals["red"] + totals["amber"],
+        "statuses": listed.rows,
+        "matching": listed.matching,
+        "org_count": listed.totals.orgs,
+        "totals": {"red": listed.totals.red, "amber": listed.totals.amber, "green": listed.totals.green},
+        "failing": listed.totals.failing,
         "org_query": query,
-        "page": page,
-        "pages": pages,
-        "first_shown": start + 1,
+        "page": listed.page,
+        "pages": listed.pages,
+        "first_shown": listed.first_shown,
         "fragment_query": query.url()[1:],
     }
 
