@@ -52,9 +52,8 @@ def test_existing_skips_get_the_code_of_their_words(database_url: str) -> None:
             conn.execute(sa.insert(STATE), rows)
         upgrade(engine)
         with engine.connect() as conn:
-            found: dict[str, str | None] = dict(
-                conn.execute(sa.text("SELECT record_id, skip_code FROM record_sync_state")).tuples().all()
-            )
+            rows = conn.execute(sa.text("SELECT record_id, skip_code FROM record_sync_state"))
+            found: dict[str, str | None] = {record_id: code for record_id, code in rows}
     finally:
         engine.dispose()
     assert found == expected
