@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accsync_pipeline.domain.health import HealthFacts, HealthLevel, LastSync, assess_health
+from accsync_pipeline.domain.health import Health, HealthFacts, HealthLevel, LastSync, assess_health
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 13:00 in Oslo
 DAILY_0200 = "0 2 * * *"  # 01:00 UTC in November
@@ -299,3 +299,123 @@ OK_RECENT = LastSync(NOW - timedelta(hours=1), True, 0)
 def test_health_table(case: str, overrides: dict[str, object], level: str, words: str) -> None:
     health = assess_health(facts(**overrides))
     assert (health.level.value, words in health.reason) == (level, True), health.reason
+
+
+FAILED_RUN = LastSync(NOW - timedelta(minutes=5), False, 0, "Xledger refused VAT code EX.")
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "level", "reason"),
+    [
+        (
+            "schedule due and records pending, no success for 24 h",
+            {"last_success_at": NOW - timedelta(days=2), "cron": DAILY_0200, "pending": 2},
+            "red",
+            "No successful sync in the last 24 hours, although a scheduled sync was due and 2 records "
+            "are pending.",
+        ),
+        (
+            "red, and the last run failed with a cause that ends in a full stop",
+            {"last_success_at": DAY_AGO, "pending": 1, "last_sync": FAILED_RUN},
+            "red",
+            "No successful sync in the last 24 hours, although 1 record is pending. "
+            "The last sync failed: Xledger refused VAT code EX.",
+        ),
+        (
+            "the last run failed, with failed records left from before",
+            {"last_sync": FAILED_RUN, "unresolved_failed": 3},
+            "amber",
+            "The last sync failed: Xledger refused VAT code EX. Records it did not post will be sent by "
+            "the next sync. 3 records failed and are not resolved yet; retry once the cause is fixed.",
+        ),
+        (
+            "the last sync's failed records are all that is unresolved",
+            {"last_sync": LastSync(NOW - timedelta(hours=1), True, 2), "unresolved_failed": 2},
+            "amber",
+            "The last sync had 2 records failed.",
+        ),
+        (
+            "the last sync's failed records were retried and put right since",
+            {"last_sync": LastSync(NOW - timedelta(hours=1), True, 2), "unresolved_failed": 0},
+            "amber",
+            "The last sync had 2 records failed.",
+        ),
+        (
+            "disabled before its first sync",
+            {"enabled": False, "last_sync": None, "last_success_at": None},
+            "green",
+            "The integration is disabled, so no sync is expected.",
+        ),
+        (
+            "disabled after a clean sync",
+            {"enabled": False},
+            "green",
+            "The last sync completed with no failed records. The integration is disabled.",
+        ),
+        (
+            "enabled after a clean sync, new records already pending",
+            {"pending": 3},
+            "green",
+            "The last sync completed with no failed records.",
+        ),
+        (
+            "new org, nothing waiting",
+            {"last_sync": None, "last_success_at": None, "watched_since": NOW},
+            "green",
+            "No sync has run yet, and none is due.",
+        ),
+        (
+            "new org, one record waiting",
+            {"last_sync": None, "last_success_at": None, "pending": 1, "watched_since": NOW},
+            "green",
+            "No sync has run yet; 1 record is waiting for it.",
+        ),
+        (
+            "new org, two records waiting",
+            {"last_sync": None, "last_success_at": None, "pending": 2, "watched_since": NOW},
+            "green",
+            "No sync has run yet; 2 records are waiting for it.",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_health_reasons_word_for_word(
+    case: str, overrides: dict[str, object], level: str, reason: str
+) -> None:
+    assert assess_health(facts(**overrides)) == Health(HealthLevel(level), reason), case
+
+
+def test_a_scheduled_run_falling_due_this_very_minute_is_due() -> None:
+    at_run = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 02:00 in Oslo
+    due_now = facts(now=at_run, last_success_at=at_run - timedelta(days=2), cron=DAILY_0200)
+    assert assess_health(due_now).level == HealthLevel.RED
+    before = dataclasses.replace(due_now, now=at_run - timedelta(seconds=1))
+    assert assess_health(before).level == HealthLevel.RED  # yesterday's run was due too
+    first = facts(
+        now=at_run,
+        last_sync=None,
+        last_success_at=None,
+        cron=DAILY_0200,
+        watched_since=at_run - timedelta(hours=2),
+    )
+    assert assess_health(first).level == HealthLevel.RED
+    assert (
+        assess_health(dataclasses.replace(first, now=at_run - timedelta(seconds=1))).level
+        == HealthLevel.GREEN
+    )
+
+
+def test_a_success_exactly_24_hours_ago_is_recent_even_with_a_run_due_since() -> None:
+    # Success at 02:00 Oslo yesterday: today's 02:00 run is due, but the success is 24 hours old only.
+    at_run = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    day = facts(now=at_run, last_success_at=at_run - timedelta(hours=24), cron=DAILY_0200)
+    assert assess_health(day).level == HealthLevel.GREEN
+    late = dataclasses.replace(day, now=at_run + timedelta(seconds=1))
+    assert assess_health(late).level == HealthLevel.RED
+
+
+def test_a_new_org_gets_exactly_24_hours_before_its_pending_records_make_it_red() -> None:
+    new = facts(last_sync=None, last_success_at=None, pending=1, watched_since=NOW - timedelta(hours=24))
+    assert assess_health(new).level == HealthLevel.GREEN
+    older = dataclasses.replace(new, watched_since=NOW - timedelta(hours=24, seconds=1))
+    assert assess_health(older).level == HealthLevel.RED
