@@ -64,6 +64,9 @@ class OrgFacts:
     enabled: bool = True
     thresholds: AlertThresholds = field(default_factory=AlertThresholds)
     failing_records: tuple[FailingRecord, ...] = ()
+    # Records still failing whose alert is open already, when `failing_records` leaves them out:
+    # they hold but cannot change, so the alert reader does not read them again every tick.
+    failing_alerted: int = 0
     # Failed attempts within the org's error window that no later export has put right.
     recent_errors: int = 0
     # Approved records not yet in the ledger (never taken in, pending, in flight, failed) approved

@@ -96,6 +96,21 @@ def _conditions(facts: Sequence[OrgFacts], now: datetime) -> dict[str, Condition
     return held
 
 
+def _with_alerted_failing(held: dict[str, Condition], facts: Sequence[OrgFacts]) -> dict[str, Condition]:
+    """`held`, plus one stand-in per org whose failing records hold with their alerts open already.
+
+    Only for counting and naming the orgs that are alerting: the stand-ins never open or clear.
+    """
+    alerting = dict(held)
+    for org in facts:
+        if org.failing_alerted:
+            alerting.setdefault(
+                alert_key_of(Rule.CONSECUTIVE_FAILURES, org.org_id),
+                Condition(Rule.CONSECUTIVE_FAILURES, org, {}),
+            )
+    return alerting
+
+
 def evaluate(
     facts: Sequence[OrgFacts],
     active: Sequence[ActiveAlert],
@@ -139,16 +154,17 @@ def evaluate(
         name = orgs[org_id].name if org_id in orgs else org_id
         notices.append(failing_resolved_notice(org_id, name, alerts, now))
 
-    consolidated = len({c.org.org_id for c in held.values()}) >= platform_threshold
+    alerting = _with_alerted_failing(held, facts)
+    consolidated = len({c.org.org_id for c in alerting.values()}) >= platform_threshold
     platform = by_key.get(PLATFORM_KEY)
     cleared_keys = [a.alert_key for a in cleared]
     if consolidated and platform is None:
-        orgs_alerting = sorted({c.org.org_id for c in held.values()})
+        orgs_alerting = sorted({c.org.org_id for c in alerting.values()})
         opened.append(AlertOpening(PLATFORM_KEY, Rule.PLATFORM, None, {"orgs": orgs_alerting}))
-        notices.append(platform_notice(held, now))
+        notices.append(platform_notice(alerting, now))
     elif not consolidated and platform is not None:
         cleared_keys.append(PLATFORM_KEY)
-        notices.append(platform_resolved_notice(platform, held, platform_threshold))
+        notices.append(platform_resolved_notice(platform, alerting, platform_threshold))
     if not consolidated:
         # Also catches up on alerts that opened while consolidated and are still open after it ended.
         for k, c in held.items():

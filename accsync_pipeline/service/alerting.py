@@ -8,6 +8,7 @@ that a recipient can hold only once.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,16 +40,21 @@ class AlertReport:
 
 
 def read_facts(
-    conn: sa.Connection, now: datetime, failed_runs: Mapping[str, int] | None = None
+    conn: sa.Connection,
+    now: datetime,
+    failed_runs: Mapping[str, int] | None = None,
+    failing_alerted: Mapping[str, int] | None = None,
 ) -> list[OrgFacts]:
-    """Every organization's alert facts, from three queries whatever the number of orgs.
+    """Every organization's alert facts, from a few queries whatever the number of orgs.
 
     `failed_runs` are sync runs that failed as a whole (from Dagster's run history); each counts
-    as one more error next to the records' failed attempts.
+    as one more error next to the records' failed attempts. Failing records come only when their
+    alert is not open yet; `failing_alerted` counts, per org, those whose open alert still holds.
     """
     failed_runs = failed_runs or {}
+    failing_alerted = failing_alerted or {}
     attended = user_store.orgs_with_admins(conn)
-    failing = alert_store.failing_records(conn)
+    failing = alert_store.unalerted_failing_records(conn)
     errors = alert_store.recent_errors(conn, now)
     overdue = alert_store.overdue_pending(conn, now)
     facts = []
@@ -61,6 +67,7 @@ def read_facts(
                 enabled=org.enabled,
                 thresholds=org.alerts,
                 failing_records=tuple(failing.get(org.org_id, ())),
+                failing_alerted=failing_alerted.get(org.org_id, 0),
                 recent_errors=errors.get(org.org_id, 0) + failed_runs.get(org.org_id, 0),
                 overdue_pending=overdue_count,
                 oldest_pending_at=oldest,
@@ -123,8 +130,15 @@ def evaluate_alerts(
     make the later one fail with `AlertStateConflict` and roll back; its next tick sees the result.
     """
     _require_aware(now)
-    facts = read_facts(conn, now, failed_runs)
-    active = _with_global_admins_told(conn, alert_store.active_alerts(conn))
+    # Open per-record alerts whose record still fails hold and cannot change: they are neither
+    # read nor evaluated, only counted per org (the platform alert counts orgs that are alerting).
+    recheck = alert_store.alerts_to_recheck(conn)
+    clearing = Counter(a.org_id for a in recheck if a.rule == Rule.CONSECUTIVE_FAILURES)
+    still_open = {
+        org_id: n - clearing[org_id] for org_id, n in alert_store.open_failing_alert_counts(conn).items()
+    }
+    facts = read_facts(conn, now, failed_runs, {k: n for k, n in still_open.items() if k and n > 0})
+    active = _with_global_admins_told(conn, recheck)
     decisions = rules.evaluate(facts, active, now, platform_threshold)
     alert_store.clear_alerts(conn, decisions.cleared, now)
     alert_store.open_alerts(conn, decisions.opened, now)

@@ -40,8 +40,7 @@ class AlertStateConflict(RuntimeError):
     """Another evaluation changed the same alert first; this one must roll back and run again."""
 
 
-def active_alerts(conn: sa.Connection) -> list[ActiveAlert]:
-    query = sa.select(alert_state).where(alert_state.c.active.is_(True)).order_by(alert_state.c.alert_key)
+def _active(rows: Any) -> list[ActiveAlert]:
     return [
         ActiveAlert(
             alert_key=m["alert_key"],
@@ -50,8 +49,61 @@ def active_alerts(conn: sa.Connection) -> list[ActiveAlert]:
             opened_at=m["opened_at"],
             details=dict(m["details"] or {}),
         )
-        for m in (r._mapping for r in conn.execute(query))
+        for m in (r._mapping for r in rows)
     ]
+
+
+def active_alerts(conn: sa.Connection) -> list[ActiveAlert]:
+    query = sa.select(alert_state).where(alert_state.c.active.is_(True)).order_by(alert_state.c.alert_key)
+    return _active(conn.execute(query))
+
+
+# A record's alert key is "consecutive_failures:<org id>:<record id>" (`alert_key_of`): the record
+# id starts after the rule, the org id and two colons. substr/length read alike on both databases.
+_FAILING_PREFIX = f"{Rule.CONSECUTIVE_FAILURES}:"
+_record_of_key = sa.func.substr(
+    alert_state.c.alert_key, len(_FAILING_PREFIX) + sa.func.length(alert_state.c.org_id) + 2
+)
+
+
+def _still_failing() -> sa.ColumnElement[bool]:
+    """The record of an open per-record alert still fails at its org's limit (correlated on alert_state)."""
+    return (
+        sa.select(S.c.record_id)
+        .select_from(S.join(ORG, ORG.c.org_id == S.c.org_id))
+        .where(
+            S.c.record_id == _record_of_key,
+            S.c.org_id == alert_state.c.org_id,
+            S.c.status.in_(UNEXPORTED),
+            S.c.consecutive_failures >= ORG.c.alert_consecutive_failures,
+        )
+        .exists()
+    )
+
+
+def alerts_to_recheck(conn: sa.Connection) -> list[ActiveAlert]:
+    """The open alerts whose condition may have cleared: all but the per-record alerts still failing.
+
+    An open per-record alert whose record still fails cannot change on this tick, and there may
+    be ten thousand of them; leaving them in the database keeps a steady tick from reading them.
+    """
+    per_record = alert_state.c.rule == str(Rule.CONSECUTIVE_FAILURES)
+    query = (
+        sa.select(alert_state)
+        .where(alert_state.c.active.is_(True), sa.or_(~per_record, ~_still_failing()))
+        .order_by(alert_state.c.alert_key)
+    )
+    return _active(conn.execute(query))
+
+
+def open_failing_alert_counts(conn: sa.Connection) -> dict[str, int]:
+    """Per org, how many per-record alerts are open (whether or not their record still fails)."""
+    query = (
+        sa.select(alert_state.c.org_id, sa.func.count())
+        .where(alert_state.c.active.is_(True), alert_state.c.rule == str(Rule.CONSECUTIVE_FAILURES))
+        .group_by(alert_state.c.org_id)
+    )
+    return {org_id: int(n) for org_id, n in conn.execute(query)}
 
 
 def open_alert(conn: sa.Connection, opening: AlertOpening, now: datetime) -> None:
@@ -173,12 +225,23 @@ def _cutoffs(conn: sa.Connection, hours_column: sa.Column[int], now: datetime) -
     return _Cutoffs(per_org, now - timedelta(hours=hours[-1]), now - timedelta(hours=hours[0]))
 
 
-def failing_records(conn: sa.Connection) -> dict[str, list[FailingRecord]]:
-    """Per org, the unexported records that failed at least the org's limit of attempts in a row."""
+def unalerted_failing_records(conn: sa.Connection) -> dict[str, list[FailingRecord]]:
+    """Per org, the unexported records that failed at least the org's limit of attempts in a row
+    and have no open alert yet (those with one are already known to hold)."""
+    alert_key = sa.literal(_FAILING_PREFIX) + S.c.org_id + sa.literal(":") + S.c.record_id
+    alerted = (
+        sa.select(alert_state.c.alert_key)
+        .where(alert_state.c.alert_key == alert_key, alert_state.c.active.is_(True))
+        .exists()
+    )
     query = (
         sa.select(S.c.org_id, S.c.record_id, S.c.record_type, S.c.consecutive_failures, S.c.last_error)
         .select_from(S.join(ORG, ORG.c.org_id == S.c.org_id))
-        .where(S.c.status.in_(UNEXPORTED), S.c.consecutive_failures >= ORG.c.alert_consecutive_failures)
+        .where(
+            S.c.status.in_(UNEXPORTED),
+            S.c.consecutive_failures >= ORG.c.alert_consecutive_failures,
+            ~alerted,
+        )
         .order_by(S.c.org_id, S.c.record_id)
     )
     by_org: dict[str, list[FailingRecord]] = defaultdict(list)

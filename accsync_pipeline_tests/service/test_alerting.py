@@ -179,6 +179,29 @@ def test_one_org_failing_alerts_global_admins_about_it_three_give_one_platform_a
         assert evaluate_alerts(conn, NOW + timedelta(minutes=10)).notifications_written == 0
 
 
+def test_records_failing_with_their_alerts_open_still_count_towards_the_platform_alert(db: Engine) -> None:
+    with db.begin() as conn:
+        failing = {}
+        for org_id in ("a", "b"):
+            add_org(conn, org_id)
+            failing[org_id] = add_records(conn, org_id, 1)
+            for k in range(3):
+                fail(conn, org_id, failing[org_id], NOW + timedelta(minutes=k))
+        report = evaluate_alerts(conn, NOW + timedelta(minutes=5))
+        assert sorted(report.opened) == ["consecutive_failures:a:A-0", "consecutive_failures:b:B-0", "platform"]
+        # Nothing changed: the open per-record alerts are not read again, and the platform alert holds.
+        quiet = evaluate_alerts(conn, NOW + timedelta(minutes=10))
+        assert (quiet.opened, quiet.cleared, quiet.notifications_written) == ((), (), 0)
+
+        export(conn, "a", failing["a"], NOW + timedelta(minutes=11))
+        report = evaluate_alerts(conn, NOW + timedelta(minutes=12))
+        assert sorted(report.cleared) == ["consecutive_failures:a:A-0", "platform"]
+        resolved = notification_store.list_for_user(conn, GLOBAL)[0]
+        assert resolved.title == "Resolved: organizations alerting at once"
+        assert "Still alerting: B." in resolved.body
+        assert [a.alert_key for a in alert_store.active_alerts(conn)] == ["consecutive_failures:b:B-0"]
+
+
 def test_run_failure_tells_the_org_admins_once_per_run(db: Engine) -> None:
     with db.begin() as conn:
         add_org(conn, "hlf")
