@@ -48,11 +48,21 @@ DEFAULT_PRELOAD_MODULES = (
     "dagster",
     "dagster._cli.api",
     "dagster._core.execution.api",
-    "dagster._core.storage.runs.sqlite",
-    "dagster._core.storage.event_log.sqlite",
+    "dagster._core.executor.in_process",
+    "dagster._core.instance.factory",
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.local_compute_log_manager",
+    "dagster._core.storage.schedules.sqlite",
+    "dagster._core.workspace.autodiscovery",
+    # What the code location imports at load (its own modules are left to the run, so that a
+    # reloaded code location runs its new code).
     "sqlalchemy",
     "httpx",
+    "httpcore",
+    "h11",
+    "certifi",
     "pydantic",
+    "cron_descriptor",
 )
 
 _warm_lock = threading.Lock()

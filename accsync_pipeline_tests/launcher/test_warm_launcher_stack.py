@@ -2,7 +2,7 @@
 
 A run posts its records once, Cancel (GraphQL `terminateRun`) stops its worker and ends it
 CANCELED, and a worker killed with SIGKILL is seen by Dagster's run monitoring (the launcher's
-health check), which ends the run FAILURE and frees the org.
+health check) or accsync's liveness sensor, which end the run FAILURE and free the org.
 """
 
 from __future__ import annotations
@@ -167,14 +167,15 @@ def test_a_killed_worker_is_seen_by_run_monitoring_and_the_org_freed(
         worker = worker_of(dagster_stack, run_id)
         assert worker is not None
         os.kill(worker.pid, signal.SIGKILL)
-        # Run monitoring polls every 30 s; the heartbeat bound (90 s) would come later.
+        # Run monitoring (the launcher's health check, every 30 s) or accsync's liveness sensor,
+        # whichever sees it first, ends the run; test_health_check.py pins the health check.
         wait_for(lambda: status(dagster_stack, run_id) == "FAILURE", 75, "the dead run to fail")
         failure = [
             e.message
             for e in dagster_stack.instance.all_logs(run_id)
             if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
         ]
-        assert len(failure) == 1 and f"the run worker process (pid {worker.pid}) is gone" in failure[0]
+        assert len(failure) == 1, failure
         wait_for(lambda: org_is_free(engine, "warmkill", run_id), 60, "the org to be free")
     finally:
         dynamics_sandbox.set_faults(latency_ms=0)
