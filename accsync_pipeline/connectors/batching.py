@@ -36,20 +36,21 @@ class PartialFailure(Exception):
 def run_bounded(work: Callable[[T], list[R]], jobs: Iterable[T], max_workers: int) -> Iterator[R]:
     """Run `work` on each job with at most `max_workers` at once, yielding results as jobs finish.
 
-    Jobs are drawn from `jobs` only when a worker is free, so memory stays bounded by the
-    requests in flight. When a job raises, no new job starts; the ones in flight finish and
-    their results are still yielded (they may have posted records), then the first error is raised.
+    One job is drawn from `jobs` ahead of a free worker: drawing it (which may build its
+    request) happens while the requests in flight wait for their answers, and memory stays
+    bounded by the requests in flight plus one. When a job raises, no new job starts (the
+    one drawn ahead is dropped unsent); the ones in flight finish and their results are
+    still yielded (they may have posted records), then the first error is raised.
     """
     first_error: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="export") as pool:
         in_flight: set[Future[list[R]]] = set()
         pending_jobs = iter(jobs)
+        ready = next(pending_jobs, None)
         while True:
-            while first_error is None and len(in_flight) < max_workers:
-                job = next(pending_jobs, None)
-                if job is None:
-                    break
-                in_flight.add(pool.submit(work, job))
+            while first_error is None and ready is not None and len(in_flight) < max_workers:
+                in_flight.add(pool.submit(work, ready))
+                ready = next(pending_jobs, None)
             if not in_flight:
                 break
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,11 +23,18 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from accsync_pipeline.connectors.base import ConnectionCheck, Outcome, Posted, Rejected, TransientFailure
-from accsync_pipeline.connectors.batching import PartialFailure, RetryPolicy, chunked, run_bounded
+from accsync_pipeline.connectors.batching import RetryPolicy
 from accsync_pipeline.connectors.dynamics_auth import TokenCache
 from accsync_pipeline.connectors.dynamics_errors import error_body, error_for, validate_response
 from accsync_pipeline.connectors.dynamics_json import dumps_exact
-from accsync_pipeline.connectors.dynamics_lookup import ENTRIES, LINES, LookupAnswer, LookupGet, filter_gets
+from accsync_pipeline.connectors.dynamics_lookup import (
+    ENTRIES,
+    LINES,
+    MAX_URL_LENGTH,
+    LookupAnswer,
+    LookupGet,
+    filter_gets,
+)
 from accsync_pipeline.connectors.errors import (
     AmbiguousError,
     ConnectorError,
@@ -36,11 +44,16 @@ from accsync_pipeline.connectors.errors import (
 )
 from accsync_pipeline.connectors.http import build_client, parse_retry_after, send
 from accsync_pipeline.connectors.settings import DynamicsSettings, resolve_secret
+from accsync_pipeline.connectors.shell import (
+    DEFAULT_BOOKKEEPING_TIMEZONE,
+    ReadRetry,
+    export_in_batches,
+    posting_date,
+)
 from accsync_pipeline.domain.reconcile import DOCUMENT_PREFIX, KEY_PREFIX, Holding
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 
 MAX_REQUESTS_PER_BATCH = 100
-BOOKKEEPING_TIMEZONE = ZoneInfo("Europe/Oslo")
 JSON = "application/json"
 NO_SERIES_WARNING = (
     "Business Central's API does not show the journal batch's No. Series: check in Business "
@@ -49,12 +62,12 @@ NO_SERIES_WARNING = (
 )
 
 
-def journal_line(record: ExportableRecord) -> dict[str, Any]:
-    """The journalLines body of one record."""
+def journal_line(record: ExportableRecord, bookkeeping_timezone: ZoneInfo) -> dict[str, Any]:
+    """The journalLines body of one record, dated in the org's bookkeeping timezone."""
     return {
         "accountType": "G/L Account",
         "accountNumber": record.expense_account,
-        "postingDate": record.approved_at.astimezone(BOOKKEEPING_TIMEZONE).date().isoformat(),
+        "postingDate": posting_date(record.approved_at, bookkeeping_timezone).isoformat(),
         "documentNumber": record.document_number,
         "externalDocumentNumber": record.idempotency_key,
         "amount": record.amount.quantize(Decimal("0.01")),
@@ -62,6 +75,14 @@ def journal_line(record: ExportableRecord) -> dict[str, Any]:
         "balanceAccountType": "Employee",
         "balancingAccountNumber": record.employee_number,
     }
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """Records of one `$batch` and its request body, written before a worker is free to send it."""
+
+    records: list[ExportableRecord]
+    content: str
 
 
 class DynamicsConnector:
@@ -75,8 +96,10 @@ class DynamicsConnector:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        bookkeeping_timezone: str = DEFAULT_BOOKKEEPING_TIMEZONE,
     ) -> None:
         self._settings = settings
+        self._timezone = ZoneInfo(bookkeeping_timezone)
         secret = resolve_secret(settings.client_secret_env)
         self._client = build_client(
             timeout_seconds=settings.timeout_seconds,
@@ -94,11 +117,18 @@ class DynamicsConnector:
         self._company = f"companies({settings.company_id})"
         self._lines = f"{self._company}/journals({settings.journal_id})/journalLines"
         self._entries = f"{self._company}/generalLedgerEntries"
+        # BC resolves a URL inside `$batch` against the API root: the two together stay within
+        # the limit (less one character for the slash between them).
+        self._url_budget = MAX_URL_LENGTH - len(self._root) - 1
         self._retry = retry or RetryPolicy()
 
     def export(self, records: Iterable[ExportableRecord]) -> Iterator[Outcome]:
-        return run_bounded(
-            self._export_chunk, chunked(records, MAX_REQUESTS_PER_BATCH), self._settings.max_concurrency
+        return export_in_batches(
+            records,
+            batch_size=MAX_REQUESTS_PER_BATCH,
+            max_concurrency=self._settings.max_concurrency,
+            prepare=lambda chunk: LineBatch(chunk, self._lines_content(chunk)),
+            post_until_settled=self._post_until_settled,
         )
 
     def lookup(self, records: Sequence[LedgerKeys]) -> dict[str, str]:
@@ -106,10 +136,20 @@ class DynamicsConnector:
         answer = LookupAnswer(records)
         gets = [
             *filter_gets(
-                LINES, self._lines, "externalDocumentNumber", answer.keys, "id,externalDocumentNumber"
+                LINES,
+                self._lines,
+                "externalDocumentNumber",
+                answer.keys,
+                "id,externalDocumentNumber",
+                self._url_budget,
             ),
             *filter_gets(
-                ENTRIES, self._entries, "documentNumber", answer.documents, "id,entryNumber,documentNumber"
+                ENTRIES,
+                self._entries,
+                "documentNumber",
+                answer.documents,
+                "id,entryNumber,documentNumber",
+                self._url_budget,
             ),
         ]
         for collection, row in self._batched_gets(gets):
@@ -189,31 +229,28 @@ class DynamicsConnector:
         raise AssertionError("unreachable")
 
     def _read(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                body = validate_response(self._request("GET", url, params=params))
-            except RetriableError as e:  # reads are safe to repeat, ambiguous or not
-                self._retry.wait_or_raise(e, attempt)
-                continue
-            return body if isinstance(body, dict) else {}
+        retry = ReadRetry(self._retry)
+        body = retry.read(lambda: validate_response(self._request("GET", url, params=params)))
+        return body if isinstance(body, dict) else {}
 
-    def _post_batch(self, batch: list[ExportableRecord]) -> dict[str, dict[str, Any]]:
+    def _lines_content(self, batch: list[ExportableRecord]) -> str:
+        """The `$batch` body posting one journal line per record; request ids are positions."""
         requests = [
             {
                 "id": str(i),
                 "method": "POST",
                 "url": self._lines,
                 "headers": {"Content-Type": JSON},
-                "body": journal_line(record),
+                "body": journal_line(record, self._timezone),
             }
             for i, record in enumerate(batch)
         ]
-        return self._send_batch(requests)
+        return dumps_exact({"requests": requests})
 
     def _send_batch(self, requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        content = dumps_exact({"requests": requests})
+        return self._send_content(dumps_exact({"requests": requests}))
+
+    def _send_content(self, content: str) -> dict[str, dict[str, Any]]:
         response = self._request(
             "POST", f"{self._root}/$batch", content=content, headers={"Content-Type": JSON}
         )
@@ -228,20 +265,14 @@ class DynamicsConnector:
         sent again, after the longest Retry-After any of them asked for.
         """
         queue: deque[tuple[LookupGet, int]] = deque((get, 0) for get in gets)
-        whole_failures = 0
+        whole = ReadRetry(self._retry)  # failures of a whole batch, across rounds
         while queue:
             round_ = [queue.popleft() for _ in range(min(MAX_REQUESTS_PER_BATCH, len(queue)))]
             requests = [
                 {"id": str(i), "method": "GET", "url": get.url, "headers": {"Accept": JSON}}
                 for i, (get, _) in enumerate(round_)
             ]
-            try:
-                answers = self._send_batch(requests)
-            except RetriableError as e:
-                whole_failures += 1
-                self._retry.wait_or_raise(e, whole_failures)
-                queue.extendleft(reversed(round_))
-                continue
+            answers = whole.read(lambda: self._send_batch(requests))  # noqa: B023 - called at once
             again: list[tuple[LookupGet, int]] = []
             worst: tuple[int, RetriableError] | None = None
             for i, (get, failures) in enumerate(round_):
@@ -275,22 +306,15 @@ class DynamicsConnector:
             return AmbiguousError("Business Central answered a lookup with no rows")
         return error
 
-    def _export_chunk(self, chunk: list[ExportableRecord]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        try:
-            self._post_until_settled(chunk, outcomes)
-        except ConnectorError as e:
-            raise PartialFailure(list(outcomes), e) from e
-        return outcomes
-
-    def _post_until_settled(self, chunk: list[ExportableRecord], outcomes: list[Outcome]) -> None:
-        """Post `chunk` as one batch, then re-send only the lines that failed transiently.
+    def _post_until_settled(self, batch: LineBatch, outcomes: list[Outcome]) -> None:
+        """Post `batch`, then re-send only the lines that failed transiently.
 
         Lines whose fate is unknown (the whole batch was lost, or one line got a 5xx) are
         looked up before any re-send. When the retry budget runs out with lines still
         failing, those lines become TransientFailure; a whole batch still failing raises.
         """
-        pending = {record.idempotency_key: record for record in chunk}
+        pending = {record.idempotency_key: record for record in batch.records}
+        content: str | None = batch.content
         unsure: set[str] = set()
         failures = 0
         while pending:
@@ -298,16 +322,19 @@ class DynamicsConnector:
                 self._resolve_by_lookup(pending, unsure, outcomes)
                 if not pending:
                     return
-            batch = list(pending.values())
+            lines = list(pending.values())
             try:
-                responses = self._post_batch(batch)
+                # The first send carries the body prepared ahead; a re-send only what is pending.
+                responses = self._send_content(content or self._lines_content(lines))
+                content = None
             except RetriableError as e:
+                content = None
                 failures += 1
                 if isinstance(e, AmbiguousError):
                     unsure.update(pending)
                 self._retry.wait_or_raise(e, failures)
                 continue
-            last_error = self._settle_lines(batch, responses, pending, unsure, outcomes)
+            last_error = self._settle_lines(lines, responses, pending, unsure, outcomes)
             if last_error is None:
                 continue
             failures += 1

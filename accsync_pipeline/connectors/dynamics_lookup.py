@@ -5,9 +5,10 @@ A record may sit in two places: as a journal line (`journalLines`, by
 ledger entries (`generalLedgerEntries`, by `documentNumber`; they carry no
 externalDocumentNumber). Both are searched with `eq` terms joined by `or`: on API v2.0 an
 `in` filter is ignored and returns the whole table (microsoft/ALAppExtensions#25734). Terms
-are packed into URLs no longer than URL_BUDGET, far below the 2,048 characters a proxy or
-IIS may allow. Answers are matched upper-cased (Code fields are stored upper-case), and
-any row that was not asked for is ignored.
+are packed into as few URLs as fit: the URL BC resolves (API root and relative URL) stays
+within MAX_URL_LENGTH, the 2,048 characters IIS and common proxies allow. Answers are
+matched upper-cased (Code fields are stored upper-case), and any row that was not asked for
+is ignored.
 
 A posted record's external id is the `id` of its general ledger entry with the smallest
 `entryNumber`: the first entry its posting made, stable however the entries are paged.
@@ -23,9 +24,11 @@ from urllib.parse import quote
 
 from accsync_pipeline.domain.records import LedgerKeys
 
-# Characters of one relative URL inside `$batch`; leaves room for the API root that BC
-# puts in front, and for proxies with 2,048-character limits.
-URL_BUDGET = 1500
+# Longest URL a request may carry: IIS's default `maxQueryString` and a common proxy limit.
+MAX_URL_LENGTH = 2048
+# Characters of one relative URL inside `$batch` when the caller does not say: room for an
+# API root of up to 148 characters in front (BC's is about 120 with a GUID tenant).
+URL_BUDGET = 1900
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~'()-]*")
 LINES, ENTRIES = "journalLines", "generalLedgerEntries"
 
@@ -39,9 +42,10 @@ class LookupGet:
 
 
 def filter_gets(
-    collection: str, path: str, field: str, values: Iterable[str], select: str
+    collection: str, path: str, field: str, values: Iterable[str], select: str, budget: int = URL_BUDGET
 ) -> Iterator[LookupGet]:
-    """GETs of `path` whose `$filter` together ask for every value, each URL within URL_BUDGET."""
+    """GETs of `path` whose `$filter` together ask for every value, each URL within `budget`
+    characters (a lone term longer than that still goes, alone: the server says if it is too long)."""
     prefix = f"{path}?$filter="
     suffix = f"&$select={select}"
     joiner = quote(" or ", safe="'()")
@@ -58,7 +62,7 @@ def filter_gets(
         safe_value = escaped if _URL_SAFE.fullmatch(escaped) else quote(escaped, safe="'()")
         term = opening + safe_value + "'"
         added = len(term) + (len(joiner) if terms else 0)
-        if terms and length + added > URL_BUDGET:
+        if terms and length + added > budget:
             yield LookupGet(collection, url(terms))
             terms, length = [], len(prefix) + len(suffix)
             added = len(term)

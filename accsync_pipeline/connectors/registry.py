@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
 from accsync_pipeline.connectors.base import Connector
 from accsync_pipeline.connectors.errors import ConfigurationError
 from accsync_pipeline.connectors.settings import DynamicsSettings, XledgerSettings
+from accsync_pipeline.domain.org import DEFAULT_TIMEZONE
 
 if TYPE_CHECKING:
     import httpx
@@ -29,9 +31,17 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 def connector_for(
-    connector_type: str, settings: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
+    connector_type: str,
+    settings: Mapping[str, Any],
+    *,
+    transport: httpx.BaseTransport | None = None,
+    bookkeeping_timezone: str = DEFAULT_TIMEZONE,
 ) -> Connector:
-    """A ready connector; raises ConfigurationError for an unknown type, bad settings or a missing secret."""
+    """A ready connector; raises ConfigurationError for an unknown type, bad settings or a missing secret.
+
+    `bookkeeping_timezone` is the org's (`OrgConfig.timezone`): posting dates are the
+    approval's calendar day there.
+    """
     if connector_type not in CONNECTOR_SETTINGS:
         known = ", ".join(sorted(CONNECTOR_SETTINGS))
         raise ConfigurationError(f"unknown connector type {connector_type!r}; expected one of: {known}")
@@ -41,11 +51,15 @@ def connector_for(
         raise ConfigurationError(
             f"invalid {connector_type} settings: {describe_validation_error(e)}"
         ) from None
+    try:
+        ZoneInfo(bookkeeping_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"unknown timezone {bookkeeping_timezone!r} for posting dates") from None
     if isinstance(parsed, XledgerSettings):
         from accsync_pipeline.connectors.xledger import XledgerConnector
 
-        return XledgerConnector(parsed, transport=transport)
+        return XledgerConnector(parsed, transport=transport, bookkeeping_timezone=bookkeeping_timezone)
     assert isinstance(parsed, DynamicsSettings)
     from accsync_pipeline.connectors.dynamics import DynamicsConnector
 
-    return DynamicsConnector(parsed, transport=transport)
+    return DynamicsConnector(parsed, transport=transport, bookkeeping_timezone=bookkeeping_timezone)

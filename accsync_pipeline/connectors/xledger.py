@@ -31,10 +31,11 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from accsync_pipeline.connectors.base import ConnectionCheck, Outcome, Posted, Rejected, TransientFailure
-from accsync_pipeline.connectors.batching import Pacer, PartialFailure, RetryPolicy, chunked, run_bounded
+from accsync_pipeline.connectors.batching import Pacer, RetryPolicy
 from accsync_pipeline.connectors.errors import AmbiguousError, ConnectorError, RetriableError
 from accsync_pipeline.connectors.http import build_client, send
 from accsync_pipeline.connectors.settings import XledgerSettings, resolve_secret
+from accsync_pipeline.connectors.shell import DEFAULT_BOOKKEEPING_TIMEZONE, export_in_batches, posting_date
 from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer, InputProblem, validate_response
 from accsync_pipeline.connectors.xledger_lookup import LedgerLine, find_lines, is_balanced, lines_with_prefix
 from accsync_pipeline.domain.reconcile import KEY_PREFIX, Holding
@@ -48,8 +49,6 @@ RECORDS_PER_MUTATION = MAX_INPUTS_PER_MUTATION // LINES_PER_RECORD
 # still not posted are left for a later run as transient failures.
 MAX_MUTATIONS_PER_CHUNK = 32
 PARTIALLY_STORED = "PARTIALLY_STORED"
-# Posting dates are the approval's calendar day where the organizations keep their books.
-BOOKKEEPING_TIMEZONE = ZoneInfo("Europe/Oslo")
 
 ADD_GL_IMPORT_ITEMS = """
 mutation AddGLImportItems($inputs: [AddGLImportItemsInput!]!) {
@@ -59,12 +58,17 @@ mutation AddGLImportItems($inputs: [AddGLImportItemsInput!]!) {
 CONNECTION_PROBE = "query Probe { glImportItems(first: 1) { edges { node { dbId } } } }"
 
 
-def gl_lines(record: ExportableRecord, index: int, credit_account: str) -> list[dict[str, Any]]:
-    """The two mutation inputs of one record; client ids `{index}D` / `{index}C` lead back to it."""
+def gl_lines(
+    record: ExportableRecord, index: int, credit_account: str, bookkeeping_timezone: ZoneInfo
+) -> list[dict[str, Any]]:
+    """The two mutation inputs of one record; client ids `{index}D` / `{index}C` lead back to it.
+
+    The posted date is the approval's calendar day where the org keeps its books.
+    """
     amount = record.amount.quantize(Decimal("0.01"))
     common = {
         "extIdentifier": record.idempotency_key,
-        "postedDate": record.approved_at.astimezone(BOOKKEEPING_TIMEZONE).date().isoformat(),
+        "postedDate": posting_date(record.approved_at, bookkeeping_timezone).isoformat(),
         "invoiceDate": record.expense_date.isoformat(),
         "currency": {"code": record.currency},
         "text": record.description[:250],
@@ -101,8 +105,10 @@ class XledgerConnector:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        bookkeeping_timezone: str = DEFAULT_BOOKKEEPING_TIMEZONE,
     ) -> None:
         self._settings = settings
+        self._timezone = ZoneInfo(bookkeeping_timezone)
         self._token = resolve_secret(settings.token_env)
         self._url = f"{settings.base_url}/graphql"
         self._client = build_client(
@@ -114,8 +120,12 @@ class XledgerConnector:
         self._retry = retry or RetryPolicy()
 
     def export(self, records: Iterable[ExportableRecord]) -> Iterator[Outcome]:
-        return run_bounded(
-            self._export_chunk, chunked(records, RECORDS_PER_MUTATION), self._settings.max_concurrency
+        return export_in_batches(
+            records,
+            batch_size=RECORDS_PER_MUTATION,
+            max_concurrency=self._settings.max_concurrency,
+            prepare=lambda chunk: chunk,
+            post_until_settled=self._post_until_settled,
         )
 
     def lookup(self, records: Sequence[LedgerKeys]) -> dict[str, str]:
@@ -161,14 +171,6 @@ class XledgerConnector:
     def _find_lines(self, keys: Sequence[str]) -> dict[str, list[LedgerLine]]:
         return find_lines(self._graphql, self._retry, keys)
 
-    def _export_chunk(self, chunk: list[ExportableRecord]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        try:
-            self._post_until_settled(chunk, outcomes)
-        except ConnectorError as e:
-            raise PartialFailure(list(outcomes), e) from e
-        return outcomes
-
     def _post_until_settled(self, chunk: list[ExportableRecord], outcomes: list[Outcome]) -> None:
         """Post `chunk`, appending one outcome per record; no record is ever sent twice
         unless a lookup showed that the ledger does not hold it."""
@@ -194,7 +196,7 @@ class XledgerConnector:
             inputs = [
                 line
                 for i, record in enumerate(group)
-                for line in gl_lines(record, i, self._settings.credit_account)
+                for line in gl_lines(record, i, self._settings.credit_account, self._timezone)
             ]
             try:
                 answer = self._graphql(ADD_GL_IMPORT_ITEMS, {"inputs": inputs})

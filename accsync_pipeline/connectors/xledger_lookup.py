@@ -17,6 +17,7 @@ from typing import Any
 
 from accsync_pipeline.connectors.batching import RetryPolicy, chunked
 from accsync_pipeline.connectors.errors import AmbiguousError, FatalError, RetriableError
+from accsync_pipeline.connectors.shell import ReadRetry
 from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer
 
 MAX_RECORDS_PER_QUERY = 10_000
@@ -101,22 +102,24 @@ def _all_pages(
     after: str | None = None
     first = MAX_RECORDS_PER_QUERY
     seen: set[int] = set()
-    failures = pages = 0
+    pages = 0
+    reads = ReadRetry(retry)  # one budget for all pages
+
+    def fetch() -> Page:
+        answer = send(text, {"first": first, "after": after, **variables})
+        if answer.has_errors:
+            codes = sorted({p.code or "UNKNOWN" for ps in answer.input_errors.values() for p in ps})
+            codes += sorted({p.code or "UNKNOWN" for p in answer.unattributed})
+            raise FatalError(f"Xledger refused the lookup ({', '.join(codes)})")
+        return parse_page(answer.data)
+
+    def smaller_pages(error: RetriableError) -> None:
+        nonlocal first
+        if isinstance(error, AmbiguousError):  # one that ran too long is asked for in smaller pages
+            first = max(MIN_PAGE_SIZE, first // 2)
+
     while True:
-        try:
-            answer = send(text, {"first": first, "after": after, **variables})
-            if answer.has_errors:
-                codes = sorted({p.code or "UNKNOWN" for ps in answer.input_errors.values() for p in ps})
-                codes += sorted({p.code or "UNKNOWN" for p in answer.unattributed})
-                raise FatalError(f"Xledger refused the lookup ({', '.join(codes)})")
-            page = parse_page(answer.data)
-        except RetriableError as e:
-            # Repeating a read is always safe. One that ran too long is asked for in smaller pages.
-            failures += 1
-            retry.wait_or_raise(e, failures)
-            if isinstance(e, AmbiguousError):
-                first = max(MIN_PAGE_SIZE, first // 2)
-            continue
+        page = reads.read(fetch, on_failure=smaller_pages)
         # Items on any page count, the last page included; dbIds seen twice count once.
         for key, line in page.lines:
             if line.db_id not in seen:

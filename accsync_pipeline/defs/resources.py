@@ -35,4 +35,5 @@ class ConnectorFactory(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Builds the connector an org's configuration names; secrets come from the environment."""
 
     def for_org(self, org: OrgConfig) -> Connector:
-        return connector_for(org.connector_type, org.connector_settings)
+        """The org's connector, dating postings in the org's timezone."""
+        return connector_for(org.connector_type, org.connector_settings, bookkeeping_timezone=org.timezone)

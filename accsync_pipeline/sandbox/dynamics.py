@@ -262,7 +262,9 @@ class DynamicsSandbox:
 
     def _batch_item(self, root: str, item: dict[str, Any]) -> Answer:
         raw_url = str(item.get("url", ""))
-        if self._too_long(raw_url):
+        # BC resolves a relative URL against the API root: that whole target counts.
+        resolved = raw_url if "://" in raw_url else f"{urlsplit(root).path}/{raw_url.lstrip('/')}"
+        if self._too_long(resolved):
             return _error(400, "BadRequest_UriTooLong", "The request URL is too long.")
         rest, query = _target(raw_url)
         headers = item.get("headers")

@@ -259,3 +259,21 @@ def test_rejected_keys_match_without_regard_to_case(dynamics_sandbox: RunningSan
     assert (
         answer.status_code == 400 and answer.json()["error"]["code"] == "Application_FieldValidationException"
     )
+
+
+def test_a_batched_url_counts_with_the_api_root_it_resolves_against(dynamics_sandbox: RunningSandbox) -> None:
+    """The limit applies to the target BC resolves: API root and relative URL together."""
+    root_path = "/v2.0/sandbox-tenant/production/api/v2.0/"
+    relative = f"{JOURNAL}/journalLines?$filter=externalDocumentNumber eq 'K'&$select=id"
+
+    def padded(length: int) -> str:
+        return relative.replace("'K'", "'K" + "X" * (length - len(root_path) - len(relative)) + "'")
+
+    requests = [
+        {"id": "fits", "method": "GET", "url": padded(MAX_URL_LENGTH)},
+        {"id": "over", "method": "GET", "url": padded(MAX_URL_LENGTH + 1)},
+    ]
+    with api(dynamics_sandbox) as client:
+        answers = client.post("$batch", json={"requests": requests}).json()["responses"]
+    assert len(padded(MAX_URL_LENGTH + 1)) < MAX_URL_LENGTH  # alone, the relative URL would pass
+    assert [(a["id"], a["status"]) for a in answers] == [("fits", 200), ("over", 400)]
