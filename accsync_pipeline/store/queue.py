@@ -347,6 +347,18 @@ def pending_ids(conn: sa.Connection, org_id: str) -> sa.Select[tuple[str]]:
     return sa.select(ids.c.record_id)
 
 
+def next_sync_candidates(conn: sa.Connection, org_id: str) -> sa.Select[tuple[str]]:
+    """The org's record ids that a sync could send, to narrow a `next_sync(now)` query to its queue.
+
+    Every open state row (pending, in flight, failed: the open-records index, whether or not a
+    failure is due yet) and what intake would add after the org's mark: the size of the queue,
+    not of the org's history. `next_sync(now)` then decides which of them the sync would send.
+    """
+    open_rows = sa.select(S.c.record_id).where(S.c.org_id == org_id, S.c.status.in_(OPEN_STATUSES))
+    ids = sa.union_all(open_rows, awaiting_intake_ids(conn, org_id)).subquery()
+    return sa.select(ids.c.record_id)
+
+
 def outcome_unknown_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, int]:
     """Per org, records in flight whose run has ended; one grouped query for any number of orgs."""
     query = sa.select(S.c.org_id, sa.func.count()).where(outcome_unknown()).group_by(S.c.org_id)

@@ -151,8 +151,18 @@ def _rows_query(search: RecordSearch) -> sa.Select[Any]:
     )
 
 
+def _in_queue(conn: sa.Connection, search: RecordSearch) -> list[sa.ColumnElement[bool]]:
+    """For the pending view, the same records by id from the org's queue: counting and summing
+    them then reads the queue (open-records index, rows after the intake mark), not the history."""
+    if search.view != RecordView.PENDING:
+        return []
+    return [A.c.record_id.in_(queue.pending_ids(conn, search.org_id))]
+
+
 def count_records(conn: sa.Connection, search: RecordSearch) -> int:
-    query = sa.select(sa.func.count()).select_from(_joined()).where(*_clauses(search))
+    query = (
+        sa.select(sa.func.count()).select_from(_joined()).where(*_clauses(search), *_in_queue(conn, search))
+    )
     return int(conn.execute(query).scalar_one())
 
 
@@ -183,7 +193,7 @@ def money_of_records(conn: sa.Connection, search: RecordSearch) -> dict[str, Dec
     query = (
         sa.select(A.c.currency, _cents(A.c.amount))
         .select_from(_joined())
-        .where(*_clauses(search))
+        .where(*_clauses(search), *_in_queue(conn, search))
         .group_by(A.c.currency)
         .order_by(A.c.currency)
     )
@@ -330,7 +340,11 @@ def money_of_next_sync(
     query = (
         sa.select(A.c.currency, _cents(A.c.amount))
         .select_from(_joined())
-        .where(A.c.org_id == org_id, queue.next_sync(now))
+        .where(
+            A.c.org_id == org_id,
+            A.c.record_id.in_(queue.next_sync_candidates(conn, org_id)),  # the queue, not the history
+            queue.next_sync(now),
+        )
         .group_by(A.c.currency)
         .order_by(A.c.currency)
     )

@@ -186,3 +186,48 @@ def test_postgres_reads_one_orgs_state_rows_by_its_org_index(postgres_engine: En
     for i in scans:
         assert "pk_record_sync_state" not in lines[i], plan
         assert "Cond: ((org_id)::text = 'a'::text)" in lines[i + 1], plan
+
+
+def test_the_pending_list_and_the_next_sync_read_by_id_from_the_queue_the_records_a_full_scan_finds(
+    engine: Engine,
+) -> None:
+    from accsync_pipeline.domain.org import OrgConfig
+    from accsync_pipeline.store import orgs as org_store
+    from accsync_pipeline.store import record_search as rs
+    from accsync_pipeline.store.schema import approved_records
+
+    with engine.begin() as conn:
+        org_store.insert_org(conn, OrgConfig("hlf", "HLF", "dynamics", {}), NOW)
+        ids = add_sources(conn, "hlf", 12, updated_at=NOW - timedelta(days=2))
+        records.intake(conn, "hlf", NOW - timedelta(days=1))
+        # Exported, failed and due, skipped; then a failure not due yet, and two left pending.
+        records.write_results(conn, outcomes(ids[:9]), "run-1", "schedule", NOW - timedelta(hours=2))
+        later = RecordResult(
+            ids[9], "hlf", SyncStatus.FAILED, error="blocked", next_attempt_at=NOW + timedelta(hours=1)
+        )
+        records.write_results(conn, [later], "run-2", "schedule", NOW - timedelta(hours=1))
+        # The app edits a skipped and a failed record (intake reopens them), and approves two more.
+        edited = [ids[1], ids[2]]
+        conn.execute(
+            approved_records.update().where(approved_records.c.record_id.in_(edited)).values(updated_at=NOW)
+        )
+        add_sources(conn, "hlf", 2, prefix="N", updated_at=NOW)
+
+        search = rs.RecordSearch(org_id="hlf", view=rs.RecordView.PENDING)
+        full_scan = sa.select(sa.func.count()).select_from(rs._joined()).where(*rs._clauses(search))
+        assert rs.count_records(conn, search) == conn.execute(full_scan).scalar_one() == 2 + 2 + 2
+        all_money = (
+            sa.select(sa.func.sum(approved_records.c.amount))
+            .select_from(rs._joined())
+            .where(*rs._clauses(search))
+        )
+        assert sum(rs.money_of_records(conn, search).values()) == conn.execute(all_money).scalar_one()
+        # The next sync adds the failure that is due (ids[4], ids[7]) but not the one due later.
+        next_money = (
+            sa.select(sa.func.sum(approved_records.c.amount))
+            .select_from(rs._joined())
+            .where(approved_records.c.org_id == "hlf", pending.next_sync(NOW))
+        )
+        expected = conn.execute(next_money).scalar_one()
+        assert sum(rs.money_of_next_sync(conn, "hlf", NOW).values()) == expected
+        assert sum(pending.next_sync_by_type(conn, "hlf", NOW).values()) == 2 + 2 + 2 + 2
