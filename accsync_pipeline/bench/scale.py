@@ -33,14 +33,14 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.bench import scale_data
 from accsync_pipeline.bench.export import LATENCY_MS, settings_for, start_sandbox
-from accsync_pipeline.domain.org import User
+from accsync_pipeline.domain.org import User, UserRole
 from accsync_pipeline.domain.run_tags import sync_run_tags
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.schema import alert_state, notifications
 
 JWT_SECRET = "bench-signing-secret-of-sufficient-length-0123456789"  # noqa: S105 - a local benchmark
 BC_SUSTAINED = 2000.0  # records/s: 6,000 requests per 5 minutes, 100 records per $batch request
-GLOBAL = User("global.admin", "Global Admin", "global@bench.example", "global_admin", None)
+GLOBAL = User("global.admin", "Global Admin", "global@bench.example", UserRole.GLOBAL_ADMIN, None)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -19,7 +19,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from accsync_pipeline.bench.scale_data import EXPORT_ORG
-from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.org import ConnectorType, OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.service.launch import SyncRequest
 from accsync_pipeline.store import orgs as org_store
@@ -44,7 +44,7 @@ def prepare(engine: sa.Engine, settings: dict[str, Any], count: int, now: dateti
         for table in (sync_attempts, record_sync_state, approved_records, org_intake_marks):
             conn.execute(table.delete().where(table.c.org_id == EXPORT_ORG))
         if org_store.find_org(conn, EXPORT_ORG) is None:
-            org = OrgConfig(org_id=EXPORT_ORG, name="Export bench", connector_type="dynamics",
+            org = OrgConfig(org_id=EXPORT_ORG, name="Export bench", connector_type=ConnectorType.DYNAMICS,
                             connector_settings=settings)  # fmt: skip
             org_store.insert_org(conn, org, now)
         else:

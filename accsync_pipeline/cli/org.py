@@ -14,7 +14,7 @@ from pydantic_core import PydanticUndefined
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
-from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, OrgConfig
+from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, ConnectorType, OrgConfig
 from accsync_pipeline.service import org_config
 from accsync_pipeline.service.org_config import ConfigChange
 from accsync_pipeline.service.org_settings import is_secret_key, secret_variable_fields
@@ -25,12 +25,18 @@ if TYPE_CHECKING:
     from accsync_pipeline.service.dagster_sync import DagsterUpdate
 
 HIDDEN = "<hidden>"
-CONNECTOR_TITLES = {"xledger": "Xledger", "dynamics": "Business Central (--connector dynamics)"}
+# Offered by their values: click shows an enum choice by its member name.
+CONNECTOR_CHOICES = sorted(t.value for t in ConnectorType)
+CONNECTOR_TITLES: dict[str, str] = {
+    ConnectorType.XLEDGER: "Xledger",
+    ConnectorType.DYNAMICS: "Business Central (--connector dynamics)",
+}
 
 
 def org_as_dict(org: OrgConfig) -> dict[str, Any]:
     """Everything about an org that may be shown: settings hold names of secret variables, never values."""
     data = dataclasses.asdict(org)
+    data["schedule"] = org.schedule.to_spec()
     # Rows written outside this tool could hold a secret under a secret-like key; never print it.
     data["connector_settings"] = {
         k: (HIDDEN if is_secret_key(k) else v) for k, v in org.connector_settings.items()
@@ -140,7 +146,7 @@ def list_command(as_json: bool) -> None:
                 o.name,
                 o.connector_type,
                 "yes" if o.enabled else "no",
-                o.schedule.get("kind"),
+                o.schedule.kind,
                 o.timezone,
             )
             for o in orgs
@@ -169,7 +175,7 @@ def show_command(org_id: str, as_json: bool) -> None:
 @command.command("add", epilog=settings_help())
 @click.argument("org_id", metavar="ORG")
 @click.option("--name", required=True, help="Display name of the organization.")
-@click.option("--connector", "connector_type", required=True, type=click.Choice(sorted(CONNECTOR_SETTINGS)))
+@click.option("--connector", "connector_type", required=True, type=click.Choice(CONNECTOR_CHOICES))
 @click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="A connector setting.")
 @click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA timezone of the org.")
 @click.option("--disabled", is_flag=True, help="Save it disabled: nothing syncs until `org set --enable`.")
@@ -199,7 +205,7 @@ def add_command(
 @command.command("set", epilog=settings_help())
 @click.argument("org_id", metavar="ORG")
 @click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="KEY= resets to default.")
-@click.option("--connector", "connector_type", type=click.Choice(sorted(CONNECTOR_SETTINGS)), help="Switch.")
+@click.option("--connector", "connector_type", type=click.Choice(CONNECTOR_CHOICES), help="Switch.")
 @click.option("--name", help="New display name.")
 @click.option("--enable/--disable", "enabled", default=None, help="Turn syncing on or off.")
 def set_command(

@@ -103,8 +103,6 @@ def _echo_overview(overview: ScheduleOverview) -> None:
     click.echo(f"schedule:         {overview.kind} {json.dumps(overview.spec)}")
     click.echo(f"cron:             {overview.cron or '-'}")
     click.echo(f"description:      {overview.description}")
-    if overview.problem:
-        click.echo(f"problem:          {overview.problem}")
     click.echo(f"timezone:         {overview.timezone}")
     click.echo(f"record types:     {', '.join(overview.record_types)}")
     click.echo(f"retries:          {overview.max_retries} (first after {overview.retry_delay_seconds} s)")

@@ -15,12 +15,15 @@ from pydantic import BaseModel, ValidationError
 from accsync_pipeline.connectors.base import Connector
 from accsync_pipeline.connectors.errors import ConfigurationError
 from accsync_pipeline.connectors.settings import DynamicsSettings, XledgerSettings
-from accsync_pipeline.domain.org import DEFAULT_TIMEZONE
+from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, ConnectorType
 
 if TYPE_CHECKING:
     import httpx
 
-CONNECTOR_SETTINGS: dict[str, type[BaseModel]] = {"xledger": XledgerSettings, "dynamics": DynamicsSettings}
+CONNECTOR_SETTINGS: dict[str, type[BaseModel]] = {
+    ConnectorType.XLEDGER: XledgerSettings,
+    ConnectorType.DYNAMICS: DynamicsSettings,
+}
 
 
 def describe_validation_error(error: ValidationError) -> str:

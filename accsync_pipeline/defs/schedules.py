@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -16,7 +17,7 @@ from accsync_pipeline.defs.resources import shared_engine
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
-from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, validate_timezone
+from accsync_pipeline.domain.schedule import InvalidSchedule, ScheduleView, view_schedule
 from accsync_pipeline.store import orgs as org_store
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,9 @@ def schedule_name(org_id: str) -> str:
     return f"sync_{org_id}_schedule"
 
 
-def org_cron(org: OrgConfig) -> str | None:
-    """The cron an org's schedule runs on, or None when it is manual only or invalid."""
-    try:
-        return schedule_from_spec(org.schedule).to_cron()
-    except ScheduleError:
-        return None
+def _view(org: OrgConfig) -> ScheduleView:
+    """The org's schedule as Dagster would run it; no cron when manual only, invalid, or in a bad timezone."""
+    return view_schedule(org.schedule, org.timezone, datetime.now(UTC), 0)
 
 
 def tick_decision(org: OrgConfig | None, org_id: str, built_cron: str) -> dg.RunRequest | dg.SkipReason:
@@ -40,7 +38,9 @@ def tick_decision(org: OrgConfig | None, org_id: str, built_cron: str) -> dg.Run
         return dg.SkipReason(f"organization {org_id} no longer exists")
     if not org.enabled:
         return dg.SkipReason(f"{org_id}'s integration is disabled")
-    cron = org_cron(org)
+    if isinstance(org.schedule, InvalidSchedule):
+        return dg.SkipReason(f"{org_id}'s stored schedule is invalid: {org.schedule.problem}")
+    cron = org.schedule.to_cron()
     if cron is None:
         return dg.SkipReason(f"{org_id} is set to Manual only")
     if cron != built_cron:
@@ -67,17 +67,17 @@ def _evaluation(
 
 
 def org_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
-    cron = org_cron(org)
-    if cron is None or not org.enabled or not _usable_timezone(org.timezone):
+    view = _view(org)
+    if view.cron is None or not org.enabled:
         return None
     return dg.ScheduleDefinition(
         name=schedule_name(org.org_id),
-        cron_schedule=cron,
+        cron_schedule=view.cron,
         execution_timezone=org.timezone,
         job=sync_job,
-        execution_fn=_evaluation(org.org_id, cron),
+        execution_fn=_evaluation(org.org_id, view.cron),
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"{org.name}: {describe(cron, org.timezone)}",
+        description=f"{org.name}: {view.description}",
     )
 
 
@@ -96,20 +96,12 @@ def _safe_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
 _built: dict[str, tuple[str, str]] = {}
 
 
-def _usable_timezone(name: str) -> bool:
-    try:
-        validate_timezone(name)
-    except ScheduleError:
-        return False
-    return True
-
-
 def desired_schedules(orgs: list[OrgConfig]) -> dict[str, tuple[str, str]]:
     """org → (cron, timezone) of every org that should have a Dagster schedule now."""
     wanted: dict[str, tuple[str, str]] = {}
     for org in orgs:
-        cron = org_cron(org) if org.enabled else None
-        if cron is not None and _usable_timezone(org.timezone):
+        cron = _view(org).cron if org.enabled else None
+        if cron is not None:
             wanted[org.org_id] = (cron, org.timezone)
     return wanted
 

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from accsync_pipeline.domain.records import RecordType
+from accsync_pipeline.domain.schedule import ManualSchedule, StoredSchedule
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
 ALL_RECORD_TYPES: tuple[str, ...] = tuple(t.value for t in RecordType)
+
+
+class ConnectorType(StrEnum):
+    """The accounting system an org posts to; the value is what the database stores."""
+
+    XLEDGER = "xledger"
+    DYNAMICS = "dynamics"  # Dynamics 365 Business Central
+
+
+class UserRole(StrEnum):
+    ORG_ADMIN = "org_admin"  # one org's screens
+    GLOBAL_ADMIN = "global_admin"  # every org, and adding orgs
 
 
 @dataclass(frozen=True)
@@ -39,16 +53,21 @@ class AlertThresholds:
 class OrgConfig:
     org_id: str
     name: str
-    connector_type: str
+    connector_type: ConnectorType
     connector_settings: dict[str, Any]
     enabled: bool = True
     timezone: str = DEFAULT_TIMEZONE
-    schedule: dict[str, Any] = field(default_factory=lambda: {"kind": "manual"})
+    # Parsed once, where the org leaves the store; a spec that no longer parses is an InvalidSchedule.
+    schedule: StoredSchedule = field(default_factory=ManualSchedule)
     record_types: tuple[str, ...] = ALL_RECORD_TYPES
     sync_on_approval: bool = False
     retry: RetrySettings = RetrySettings()
     auto_retry: AutoRetrySettings = AutoRetrySettings()
     alerts: AlertThresholds = AlertThresholds()
+
+    def __post_init__(self) -> None:
+        # A type name given as text (a stored row, a test) becomes the enum; an unknown one is refused.
+        object.__setattr__(self, "connector_type", ConnectorType(self.connector_type))
 
 
 @dataclass(frozen=True)
@@ -56,9 +75,12 @@ class User:
     user_id: str
     name: str
     email: str
-    role: str  # "org_admin" | "global_admin"
+    role: UserRole
     org_id: str | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", UserRole(self.role))
 
     @property
     def is_global_admin(self) -> bool:
-        return self.role == "global_admin"
+        return self.role is UserRole.GLOBAL_ADMIN

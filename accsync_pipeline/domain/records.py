@@ -32,6 +32,16 @@ class SyncStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class AttemptOutcome(StrEnum):
+    """One attempt's entry in the attempt log (`sync_attempts.outcome`)."""
+
+    EXPORTED = "exported"
+    # Exported by an earlier attempt whose answer was lost, proved by the idempotency lookup.
+    RECOVERED = "recovered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 class Trigger(StrEnum):
     """What launched a sync run (the `accsync/trigger` tag)."""
 

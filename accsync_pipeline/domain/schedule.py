@@ -1,7 +1,10 @@
 """When an organization's sync runs: manual only, a daily/weekly/monthly preset, or a custom cron.
 
 A schedule is stored as a small JSON spec (`to_spec` / `schedule_from_spec`) and runs in the
-organization's timezone, which lives beside it (default Europe/Oslo). Presets become cron
+organization's timezone, which lives beside it (default Europe/Oslo). The store parses it once,
+with `stored_schedule`, which never raises: a spec that no longer parses becomes an
+`InvalidSchedule` that costs only its own org. `view_schedule` is the one place that turns a
+schedule into its cron, words and next runs, or the reason it cannot run. Presets become cron
 expressions; cron validation, descriptions and run times are in `accsync_pipeline.domain.cron`.
 
 Monthly presets take a day from 1 to 28, or "last" for the last day of every month: plain cron
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 from typing import ClassVar, Literal
@@ -32,10 +35,13 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "CustomSchedule",
     "DailySchedule",
+    "InvalidSchedule",
     "ManualSchedule",
     "MonthlySchedule",
     "Schedule",
     "ScheduleError",
+    "ScheduleView",
+    "StoredSchedule",
     "Weekday",
     "WeeklySchedule",
     "describe",
@@ -44,8 +50,10 @@ __all__ = [
     "parse_time_of_day",
     "schedule_from_spec",
     "schedule_next_runs",
+    "stored_schedule",
     "validate_cron",
     "validate_timezone",
+    "view_schedule",
 ]
 
 LAST_DAY = "last"
@@ -237,3 +245,68 @@ def schedule_next_runs(schedule: Schedule, timezone: str, after: datetime, count
     """The next runs of a schedule, as the scheduler will launch them; none for a manual schedule."""
     cron = schedule.to_cron()
     return [] if cron is None else next_runs(cron, timezone, after, count)
+
+
+@dataclass(frozen=True)
+class InvalidSchedule:
+    """A stored spec that no longer parses (saved by hand or by an older version).
+
+    It never runs. It keeps the spec as stored, so that saving another setting writes it back
+    unchanged, and the reason, so that the org's owner can be told.
+    """
+
+    spec: Mapping[str, object] = field(hash=False)
+    problem: str
+
+    @property
+    def kind(self) -> str:
+        return str(self.spec.get("kind"))
+
+    def to_cron(self) -> None:
+        return None
+
+    def to_spec(self) -> dict[str, object]:
+        return dict(self.spec)
+
+
+StoredSchedule = Schedule | InvalidSchedule
+
+
+def stored_schedule(spec: Mapping[str, object]) -> StoredSchedule:
+    """The schedule a stored spec stands for; never raises, so one bad row costs only its own org."""
+    try:
+        return schedule_from_spec(spec)
+    except ScheduleError as e:
+        return InvalidSchedule(dict(spec), str(e))
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A schedule as people and Dagster see it: its cron, in words, its next runs; or why it cannot run."""
+
+    kind: str
+    cron: str | None  # None when manual only, or invalid
+    description: str
+    next_runs: tuple[datetime, ...]
+    problem: str | None = None  # why it cannot run; then there is no cron and no next run
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+def view_schedule(schedule: StoredSchedule, timezone: str, after: datetime, count: int) -> ScheduleView:
+    """Cron, description and the next `count` runs after `after` in `timezone`, or the reason it is invalid.
+
+    A timezone that is not usable makes the schedule invalid too: Dagster could not run it.
+    """
+    problem = schedule.problem if isinstance(schedule, InvalidSchedule) else None
+    if not isinstance(schedule, InvalidSchedule):
+        try:
+            description = describe(schedule, timezone)
+            runs = schedule_next_runs(schedule, timezone, after, count)
+        except ScheduleError as e:
+            problem = str(e)
+        else:
+            return ScheduleView(schedule.kind, schedule.to_cron(), description, tuple(runs))
+    return ScheduleView(schedule.kind, None, f"Invalid schedule: {problem}", (), problem)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.domain.org import OrgConfig, User
+from accsync_pipeline.domain.org import ConnectorType, OrgConfig, User, UserRole
+from accsync_pipeline.domain.schedule import DailySchedule, Weekday, WeeklySchedule
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.source_rows import insert_source_rows
@@ -50,7 +51,7 @@ def hlf() -> OrgConfig:
     return OrgConfig(
         org_id="hlf",
         name="HLF – Hørselshemmedes Landsforbund",
-        connector_type="dynamics",
+        connector_type=ConnectorType.DYNAMICS,
         connector_settings={
             "base_url": base,
             "auth_url": base,
@@ -62,7 +63,7 @@ def hlf() -> OrgConfig:
             "client_secret_env": HLF_SECRET_ENV,
             "scope": "https://api.businesscentral.dynamics.com/.default",
         },
-        schedule={"kind": "daily", "time": "02:00"},
+        schedule=DailySchedule(time(2, 0)),
         sync_on_approval=False,
     )
 
@@ -71,20 +72,22 @@ def blindeforbundet() -> OrgConfig:
     return OrgConfig(
         org_id="blindeforbundet",
         name="Norges Blindeforbund",
-        connector_type="xledger",
+        connector_type=ConnectorType.XLEDGER,
         connector_settings={
             "base_url": f"http://127.0.0.1:{XLEDGER_SANDBOX_PORT}",
             "token_env": BLINDEFORBUNDET_TOKEN_ENV,
         },
-        schedule={"kind": "weekly", "weekday": "friday", "time": "16:00"},
+        schedule=WeeklySchedule(Weekday.FRIDAY, time(16, 0)),
         sync_on_approval=True,
     )
 
 
 DEMO_USERS = (
-    User("kari.admin", "Kari Nordmann", "kari.nordmann@hlf.example", "org_admin", "hlf"),
-    User("ole.admin", "Ole Hansen", "ole.hansen@blindeforbundet.example", "org_admin", "blindeforbundet"),
-    User("global.admin", "Ingrid Berg", "ingrid.berg@accsync.example", "global_admin", None),
+    User("kari.admin", "Kari Nordmann", "kari.nordmann@hlf.example", UserRole.ORG_ADMIN, "hlf"),
+    User(
+        "ole.admin", "Ole Hansen", "ole.hansen@blindeforbundet.example", UserRole.ORG_ADMIN, "blindeforbundet"
+    ),
+    User("global.admin", "Ingrid Berg", "ingrid.berg@accsync.example", UserRole.GLOBAL_ADMIN, None),
 )
 
 

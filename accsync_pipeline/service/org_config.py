@@ -26,6 +26,7 @@ from accsync_pipeline.domain.org import (
     DEFAULT_TIMEZONE,
     AlertThresholds,
     AutoRetrySettings,
+    ConnectorType,
     OrgConfig,
     RetrySettings,
 )
@@ -113,11 +114,11 @@ def add_org(
     org = OrgConfig(
         org_id=org_id,
         name=name.strip(),
-        connector_type=connector_type,
+        connector_type=ConnectorType(connector_type),
         connector_settings=normalise_connector_settings(connector_type, settings),
         enabled=enabled,
         timezone=timezone,
-        schedule=schedule.to_spec(),
+        schedule=schedule,
         record_types=types,
         sync_on_approval=sync_on_approval,
     )
@@ -160,7 +161,7 @@ def update_integration(
     settings = {k: v for k, v in merged.items() if v is not None}
     after = dataclasses.replace(
         before,
-        connector_type=new_type,
+        connector_type=ConnectorType(new_type),
         connector_settings=normalise_connector_settings(new_type, settings),
         enabled=before.enabled if enabled is None else enabled,
         name=before.name if name is None else name.strip(),
@@ -191,7 +192,7 @@ def update_sync_settings(
     schedule = before.schedule
     if schedule_spec is not None:
         try:
-            schedule = parse_schedule(schedule_spec).to_spec()
+            schedule = parse_schedule(schedule_spec)
         except ConfigError as e:
             problems += e.problems
     types = before.record_types

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from accsync_pipeline.domain.org import OrgConfig
-from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, schedule_next_runs
+from accsync_pipeline.domain.schedule import view_schedule
 
 NEXT_RUN_COUNT = 5
 
@@ -40,32 +40,24 @@ class ScheduleOverview:
 
 def schedule_overview(org: OrgConfig, after: datetime, count: int = NEXT_RUN_COUNT) -> ScheduleOverview:
     """The org's schedule in words and its next runs after `after`, in the org's timezone."""
-    common: dict[str, Any] = {
-        "org_id": org.org_id,
-        "enabled": org.enabled,
-        "spec": dict(org.schedule),
-        "timezone": org.timezone,
-        "record_types": org.record_types,
-        "sync_on_approval": org.sync_on_approval,
-        "max_retries": org.retry.max_retries,
-        "retry_delay_seconds": org.retry.base_delay_seconds,
-    }
-    try:
-        schedule = schedule_from_spec(org.schedule)
-        runs = schedule_next_runs(schedule, org.timezone, after, count) if org.enabled else []
-        description = describe(schedule, org.timezone)
-    except ScheduleError as e:
-        # Saved by hand or by an older version; Dagster builds no schedule for it, and the owner should know.
-        return ScheduleOverview(
-            kind=str(org.schedule.get("kind")),
-            cron=None,
-            description="Invalid schedule: no scheduled runs",
-            next_runs=(),
-            problem=str(e),
-            **common,
-        )
-    if not org.enabled:
+    # A disabled integration does not run: no next runs. An invalid schedule builds no Dagster
+    # schedule either, and its owner is told why (`problem`).
+    view = view_schedule(org.schedule, org.timezone, after, count if org.enabled else 0)
+    description = view.description
+    if view.valid and not org.enabled:
         description += "; the integration is disabled, so it does not run"
     return ScheduleOverview(
-        kind=schedule.kind, cron=schedule.to_cron(), description=description, next_runs=tuple(runs), **common
+        org_id=org.org_id,
+        enabled=org.enabled,
+        kind=view.kind,
+        spec=org.schedule.to_spec(),
+        cron=view.cron,
+        description=description,
+        timezone=org.timezone,
+        next_runs=view.next_runs,
+        record_types=org.record_types,
+        sync_on_approval=org.sync_on_approval,
+        max_retries=org.retry.max_retries,
+        retry_delay_seconds=org.retry.base_delay_seconds,
+        problem=view.problem,
     )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from accsync_pipeline.domain.alert_model import status_link
 from accsync_pipeline.domain.health import Health, HealthFacts, LastSync, assess_health
 from accsync_pipeline.domain.org import OrgConfig
-from accsync_pipeline.domain.schedule import ScheduleError, describe, schedule_from_spec, schedule_next_runs
+from accsync_pipeline.domain.schedule import view_schedule
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import reconciliations as reconciliation_store
 from accsync_pipeline.store import runs as run_store
@@ -124,15 +124,6 @@ class OrgStatus:
     reconciliation: ReconciliationStatus | None = None
 
 
-def _schedule(org: OrgConfig) -> tuple[str | None, str, Any]:
-    """(cron, description, schedule) of the org; a stored spec that no longer parses is described as such."""
-    try:
-        schedule = schedule_from_spec(org.schedule)
-    except ScheduleError as e:
-        return None, f"Invalid schedule: {e}", None
-    return schedule.to_cron(), describe(schedule, org.timezone), schedule
-
-
 @dataclass(frozen=True)
 class HealthInputs:
     """What health is assessed from, per org id: one grouped query each, whatever the number of orgs."""
@@ -199,7 +190,8 @@ def _status(
     reconciled: reconciliation_store.ReconciliationRow | None = None,
 ) -> OrgStatus:
     counts = counts or {"pending": 0, "failed": 0}
-    cron, description, schedule = _schedule(org)
+    # One next run, and none when disabled; an invalid schedule has neither cron nor runs.
+    schedule = view_schedule(org.schedule, org.timezone, now, 1 if org.enabled else 0)
     last_sync = (
         LastSync(ended.finished_at or ended.started_at, ended.status == "success", ended.failed, ended.error)
         if ended is not None
@@ -211,12 +203,11 @@ def _status(
         last_sync=last_sync,
         last_success_at=last_success_at,
         pending=counts["pending"],
-        cron=cron,
+        cron=schedule.cron,
         timezone=org.timezone,
         watched_since=created_at,
         unresolved_failed=counts["failed"],
     )
-    upcoming = schedule_next_runs(schedule, org.timezone, now, 1) if schedule and org.enabled else []
     return OrgStatus(
         org_id=org.org_id,
         name=org.name,
@@ -233,8 +224,8 @@ def _status(
             if running is not None
             else None
         ),
-        next_run_at=upcoming[0] if upcoming else None,
-        schedule_description=description,
+        next_run_at=schedule.next_runs[0] if schedule.next_runs else None,
+        schedule_description=schedule.description,
         last_failed_run_id=ended.run_id if ended is not None and ended.status == "failure" else None,
         outcome_unknown=outcome_unknown,
         reconciliation=ReconciliationStatus.of(reconciled) if reconciled is not None else None,

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.org import AlertThresholds, AutoRetrySettings, OrgConfig, RetrySettings
+from accsync_pipeline.domain.schedule import stored_schedule
 from accsync_pipeline.store.schema import organizations
 
 
@@ -27,7 +28,7 @@ def _from_row(row: sa.Row[Any]) -> OrgConfig:
         connector_settings=dict(m["connector_settings"] or {}),
         enabled=bool(m["enabled"]),
         timezone=m["timezone"],
-        schedule=dict(m["schedule"] or {"kind": "manual"}),
+        schedule=stored_schedule(m["schedule"] or {"kind": "manual"}),
         record_types=tuple(m["record_types"] or ()),
         sync_on_approval=bool(m["sync_on_approval"]),
         retry=RetrySettings(m["retry_max_retries"], m["retry_base_delay_seconds"]),
@@ -48,7 +49,7 @@ def _to_values(org: OrgConfig) -> dict[str, Any]:
         "connector_settings": org.connector_settings,
         "enabled": org.enabled,
         "timezone": org.timezone,
-        "schedule": org.schedule,
+        "schedule": org.schedule.to_spec(),
         "record_types": list(org.record_types),
         "sync_on_approval": org.sync_on_approval,
         "retry_max_retries": org.retry.max_retries,

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.amounts import AmountError, parse_amount
-from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.domain.records import AttemptOutcome, SyncStatus
 from accsync_pipeline.store import queue
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
 from accsync_pipeline.store.source_rows import RAW_AMOUNT, source_columns
@@ -253,8 +253,8 @@ def _run_query(org_id: str, run_id: str, outcome: str | None) -> sa.Select[Any]:
         .select_from(T.join(A, A.c.record_id == T.c.record_id))
         .where(T.c.run_id == run_id, T.c.org_id == org_id)
     )
-    if outcome == "exported":
-        query = query.where(T.c.outcome.in_(["exported", "recovered"]))
+    if outcome == AttemptOutcome.EXPORTED:
+        query = query.where(T.c.outcome.in_([AttemptOutcome.EXPORTED, AttemptOutcome.RECOVERED]))
     elif outcome is not None:
         query = query.where(T.c.outcome == outcome)
     return query.order_by(T.c.record_id, T.c.attempt_id)
@@ -308,7 +308,9 @@ def run_money(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, dict[str
     """
     if not run_ids:
         return {}
-    outcome = sa.case((T.c.outcome == "recovered", "exported"), else_=T.c.outcome).label("outcome")
+    outcome = sa.case(
+        (T.c.outcome == AttemptOutcome.RECOVERED, AttemptOutcome.EXPORTED), else_=T.c.outcome
+    ).label("outcome")
     query = (
         sa.select(T.c.run_id, outcome, A.c.currency, _cents(A.c.amount))
         .select_from(T.join(A, A.c.record_id == T.c.record_id))
@@ -328,7 +330,7 @@ def resolving_attempts(conn: sa.Connection, record_id: str, run_ids: Sequence[st
     query = sa.select(T.c.run_id, T.c.trigger, T.c.attempted_at, T.c.external_id).where(
         T.c.record_id == record_id,
         T.c.run_id.in_(list(run_ids)),
-        T.c.outcome.in_(["exported", "recovered"]),
+        T.c.outcome.in_([AttemptOutcome.EXPORTED, AttemptOutcome.RECOVERED]),
     )
     return {row.run_id: row for row in conn.execute(query)}
 
@@ -395,7 +397,9 @@ def failed_attempts(
         return {}
     query = (
         sa.select(T)
-        .where(T.c.org_id == org_id, T.c.record_id.in_(list(record_ids)), T.c.outcome == "failed")
+        .where(
+            T.c.org_id == org_id, T.c.record_id.in_(list(record_ids)), T.c.outcome == AttemptOutcome.FAILED
+        )
         .order_by(T.c.record_id, T.c.attempted_at.desc(), T.c.attempt_id.desc())
     )
     found: dict[str, list[Any]] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.domain.records import AttemptOutcome, SyncStatus
 from accsync_pipeline.domain.validation import SkipCode
 from accsync_pipeline.store import queue
 from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_attempts
@@ -112,7 +112,11 @@ _WRITE_OUTCOME = (
     )
 )
 
-_OUTCOMES = {SyncStatus.EXPORTED: "exported", SyncStatus.FAILED: "failed", SyncStatus.SKIPPED: "skipped"}
+_OUTCOMES = {
+    SyncStatus.EXPORTED: AttemptOutcome.EXPORTED,
+    SyncStatus.FAILED: AttemptOutcome.FAILED,
+    SyncStatus.SKIPPED: AttemptOutcome.SKIPPED,
+}
 
 
 def write_results(
@@ -155,7 +159,7 @@ def write_results(
             sync_attempts.update()
             .where(
                 sync_attempts.c.record_id.in_(exported[start : start + KEY_CHUNK]),
-                sync_attempts.c.outcome == "failed",
+                sync_attempts.c.outcome == AttemptOutcome.FAILED,
                 sync_attempts.c.resolved_by_run_id.is_(None),
             )
             .values(resolved_by_run_id=run_id)
@@ -168,7 +172,7 @@ def write_results(
                 "org_id": r.org_id,
                 "run_id": run_id,
                 "trigger": trigger,
-                "outcome": "recovered" if r.recovered else _OUTCOMES[r.status],
+                "outcome": AttemptOutcome.RECOVERED if r.recovered else _OUTCOMES[r.status],
                 "error": r.error or r.skip_reason,
                 "error_code": r.error_code,
                 "external_id": r.external_id,

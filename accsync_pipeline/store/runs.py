@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from accsync_pipeline.domain.records import AttemptOutcome
 from accsync_pipeline.store.schema import org_sync_claims, sync_attempts, sync_runs
 
 R = sync_runs
@@ -173,7 +174,7 @@ def failed_attempts_of_runs(
     T = sync_attempts
     query = (
         sa.select(T.c.run_id, T.c.record_id, T.c.error)
-        .where(T.c.run_id.in_(list(run_ids)), T.c.outcome == "failed")
+        .where(T.c.run_id.in_(list(run_ids)), T.c.outcome == AttemptOutcome.FAILED)
         .order_by(T.c.run_id, T.c.attempt_id)
     )
     found: dict[str, list[tuple[str, str]]] = {}
@@ -222,7 +223,7 @@ def problem_attempts(conn: sa.Connection, run_id: str, limit: int) -> list[tuple
     A = sync_attempts
     rows = conn.execute(
         sa.select(A.c.record_id, A.c.outcome, A.c.error)
-        .where(A.c.run_id == run_id, A.c.outcome.in_(["skipped", "failed"]))
+        .where(A.c.run_id == run_id, A.c.outcome.in_([AttemptOutcome.SKIPPED, AttemptOutcome.FAILED]))
         .order_by(A.c.record_id)
         .limit(limit)
     )

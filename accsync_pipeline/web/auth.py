@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 
-from accsync_pipeline.domain.org import User
+from accsync_pipeline.domain.org import User, UserRole
 
 JWT_SECRET_ENV = "ACCSYNC_JWT_SECRET"  # noqa: S105 - the name of a variable, not a secret
 DEV_LOGIN_ENV = "ACCSYNC_DEV_LOGIN"
@@ -24,7 +24,7 @@ CSRF_HEADER = "X-Accsync-CSRF"
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 TOKEN_LIFETIME = timedelta(hours=8)
-ROLES = ("org_admin", "global_admin")
+ROLES = tuple(UserRole)
 
 _process_secret = secrets.token_urlsafe(48)
 
@@ -89,13 +89,13 @@ def verify_token(token: str) -> User:
     sub, role, org_id = claims.get("sub"), claims.get("role"), claims.get("org_id")
     if not isinstance(sub, str) or not sub or role not in ROLES:
         raise InvalidToken("the token's subject or role is not valid")
-    if role == "org_admin" and (not isinstance(org_id, str) or not org_id):
+    if role == UserRole.ORG_ADMIN and (not isinstance(org_id, str) or not org_id):
         raise InvalidToken("an org administrator's token must name an org_id")
     name = claims.get("name")
     return User(
         user_id=sub,
         name=name if isinstance(name, str) else sub,
         email=str(claims.get("email") or ""),
-        role=str(role),
-        org_id=org_id if role == "org_admin" else None,
+        role=UserRole(role),
+        org_id=org_id if role == UserRole.ORG_ADMIN else None,
     )

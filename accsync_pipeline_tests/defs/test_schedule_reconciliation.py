@@ -8,9 +8,11 @@ import pytest
 from accsync_pipeline.defs import schedules
 from accsync_pipeline.defs.schedules import desired_schedules, schedule_drift
 from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.schedule import stored_schedule
 
 
 def org(org_id: str, **overrides: object) -> OrgConfig:
+    """An org as the store gives it: the schedule parsed from its stored spec."""
     values: dict[str, object] = {
         "org_id": org_id,
         "name": org_id,
@@ -19,6 +21,7 @@ def org(org_id: str, **overrides: object) -> OrgConfig:
         "schedule": {"kind": "daily", "time": "02:00"},
     }
     values.update(overrides)
+    values["schedule"] = stored_schedule(values["schedule"])  # type: ignore[arg-type]
     return OrgConfig(**values)  # type: ignore[arg-type]
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.org import AutoRetrySettings, OrgConfig, RetrySettings
+from accsync_pipeline.domain.schedule import ManualSchedule
 from accsync_pipeline.sandbox.dynamics import DEFAULT_COMPANY_ID
 from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.service import org_config
@@ -65,7 +66,7 @@ def test_add_stores_only_the_settings_given_in_normal_form(engine: Engine) -> No
     org = add_bf(engine)
     assert org.connector_settings == {"base_url": "https://demo.xledger.net", "token_env": "BF_XLEDGER_TOKEN"}
     assert stored(engine) == org
-    assert org.schedule == {"kind": "manual"} and org.enabled and org.timezone == "Europe/Oslo"
+    assert org.schedule == ManualSchedule() and org.enabled and org.timezone == "Europe/Oslo"
 
 
 def test_add_reports_every_problem_by_field_and_saves_nothing(engine: Engine) -> None:
@@ -188,7 +189,10 @@ def test_only_changes_dagster_depends_on_ask_for_a_reload(engine: Engine) -> Non
         assert not org_config.update_sync_settings(conn, "bf", record_types=["honorarium"]).affects_dagster
         assert org_config.update_sync_settings(conn, "bf", timezone="UTC").affects_dagster
         change = org_config.update_sync_settings(conn, "bf", schedule_spec={"kind": "daily", "time": "2:00"})
-        assert change.affects_dagster and change.after.schedule == {"kind": "daily", "time": "02:00"}
+        assert change.affects_dagster and change.after.schedule.to_spec() == {
+            "kind": "daily",
+            "time": "02:00",
+        }
     assert stored(engine) is not None and not stored(engine).enabled  # type: ignore[union-attr]
 
 

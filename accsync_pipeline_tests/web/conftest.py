@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import dagster as dg
@@ -21,6 +21,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from accsync_pipeline.domain.org import User
 from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.domain.schedule import DailySchedule
 from accsync_pipeline.service.dagster_sync import DagsterUpdate
 from accsync_pipeline.service.launch import DagsterUnavailable, SyncAlreadyRunning, SyncRequest
 from accsync_pipeline.service.sync_now import DagsterRunInfo
@@ -153,7 +154,7 @@ def seeded(api: Api) -> Seeded:
                 "dynamics",
                 UNREACHABLE_DYNAMICS,
                 name="Other",
-                schedule={"kind": "daily", "time": "02:00"},
+                schedule=DailySchedule(time(2, 0)),
             ),
         )
         user_store.insert_user(conn, GLOBAL_ADMIN)

@@ -10,14 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, OrgConfig
-from accsync_pipeline.domain.schedule import (
-    ScheduleError,
-    describe,
-    next_runs,
-    schedule_from_spec,
-    schedule_next_runs,
-    validate_cron,
-)
+from accsync_pipeline.domain.schedule import stored_schedule, view_schedule
 from accsync_pipeline.service.org_config import save_change, update_sync_settings
 from accsync_pipeline.web.api.models import StrictIn, errors
 from accsync_pipeline.web.api.orgs import ConfigApplier
@@ -69,18 +62,13 @@ class DescribeOut(BaseModel):
 
 
 def settings_out(org: OrgConfig, now: datetime, dagster: str | None = None) -> SettingsOut:
-    try:
-        schedule = schedule_from_spec(org.schedule)
-        description = describe(schedule, org.timezone)
-        upcoming = schedule_next_runs(schedule, org.timezone, now, UPCOMING)
-    except ScheduleError as e:
-        description, upcoming = f"Invalid schedule: {e}", []
+    view = view_schedule(org.schedule, org.timezone, now, UPCOMING)
     return SettingsOut(
         org_id=org.org_id,
         timezone=org.timezone,
-        schedule=org.schedule,
-        schedule_description=description,
-        next_runs=upcoming,
+        schedule=org.schedule.to_spec(),
+        schedule_description=view.description,
+        next_runs=list(view.next_runs),
         record_types=list(org.record_types),
         sync_on_approval=org.sync_on_approval,
         retry=dataclasses.asdict(org.retry),
@@ -124,18 +112,21 @@ def put_settings(
 @router.post("/schedule/describe", responses=errors(401, 503))
 def describe_schedule(body: DescribeIn, user: CurrentUser, now: Now) -> DescribeOut:
     """Check a cron expression or schedule spec: its normal form, description and next runs, or the error."""
-    try:
-        if body.spec is not None:
-            schedule = schedule_from_spec(body.spec)
-            cron = schedule.to_cron()
-            description = describe(schedule, body.timezone)
-            upcoming = schedule_next_runs(schedule, body.timezone, now, body.count)
-        elif body.cron is not None:
-            cron = validate_cron(body.cron)
-            description = describe(cron, body.timezone)
-            upcoming = next_runs(cron, body.timezone, now, body.count)
-        else:
-            raise ScheduleError("give a cron expression or a schedule spec")
-    except ScheduleError as e:
-        return DescribeOut(valid=False, cron=None, description=None, next_runs=[], error=str(e))
-    return DescribeOut(valid=True, cron=cron, description=description, next_runs=upcoming, error=None)
+    if body.spec is not None:
+        schedule = stored_schedule(body.spec)
+    elif body.cron is not None:
+        schedule = stored_schedule({"kind": "custom", "cron": body.cron})
+    else:
+        return DescribeOut(
+            valid=False,
+            cron=None,
+            description=None,
+            next_runs=[],
+            error="give a cron expression or a schedule spec",
+        )
+    view = view_schedule(schedule, body.timezone, now, body.count)
+    if not view.valid:
+        return DescribeOut(valid=False, cron=None, description=None, next_runs=[], error=view.problem)
+    return DescribeOut(
+        valid=True, cron=view.cron, description=view.description, next_runs=list(view.next_runs), error=None
+    )

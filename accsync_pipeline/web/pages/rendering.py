@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from accsync_pipeline.domain.org import User
+from accsync_pipeline.domain.org import ConnectorType, User
 from accsync_pipeline.web.formatting import (
     format_ago,
     format_count,
@@ -24,7 +24,10 @@ from accsync_pipeline.web.formatting import (
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
-CONNECTOR_NAMES = {"xledger": "Xledger", "dynamics": "Dynamics 365 Business Central"}
+CONNECTOR_NAMES: dict[str, str] = {
+    ConnectorType.XLEDGER: "Xledger",
+    ConnectorType.DYNAMICS: "Dynamics 365 Business Central",
+}
 HEALTH_LABELS = {"green": "Healthy", "amber": "Needs attention", "red": "Not syncing"}
 RECORD_TYPE_NAMES = {"reimbursement": "Expense reimbursement", "honorarium": "Honorarium"}
 TRIGGER_NAMES = {
