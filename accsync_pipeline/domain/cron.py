@@ -3,22 +3,17 @@
 Validation names the field and value that is wrong; descriptions are 24-hour English with the
 timezone named; `next_runs` returns exactly the instants at which Dagster's scheduler launches a run.
 
-Tick times come from `dagster._utils.schedules.schedule_execution_time_iterator`, the function the
-scheduler daemon itself iterates (through `RemoteSchedule.execution_time_iterator`). It is internal
-to Dagster, so it is pinned with the Dagster family (1.13.27); the tests compare it with the
-daemon's own ticks across the Europe/Oslo clock changes, and fail if an upgrade changes either.
-
-The module is imported on first use (`_scheduler`), not with this one: a command line that lists
-organizations or reads their stored schedules' descriptions must not pay for importing Dagster.
-Validating a cron expression or listing its next runs does need it.
+Tick times come from `cron_ticks`, a port of the function the scheduler daemon itself iterates
+(`dagster._utils.schedules.schedule_execution_time_iterator`, Dagster 1.13.27) that does not import
+Dagster: importing any part of Dagster takes seconds, which `accsync schedule describe` must not
+pay. The tests hold the port to Dagster's iterator over many expressions, timezones and
+clock-change nights, and to the daemon's own ticks across the Europe/Oslo clock changes.
 """
 
 from __future__ import annotations
 
 import calendar
 import functools
-import importlib
-import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,14 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cron_descriptor import ExpressionDescriptor, Options
 
+from accsync_pipeline.domain import cron_ticks
+
 DEFAULT_TIMEZONE = "Europe/Oslo"
-SCHEDULER_MODULE = "dagster._utils.schedules"
-
-
-def _scheduler() -> types.ModuleType:
-    """Dagster's scheduler module, imported on first use: importing it imports all of Dagster
-    (seconds), which no command that only reads or lists needs."""
-    return importlib.import_module(SCHEDULER_MODULE)
 
 
 class ScheduleError(ValueError):
@@ -196,8 +186,9 @@ def validate_cron(expression: str) -> str:
         )
     normalised = " ".join(part for part, _ in parsed)
     # The scheduler's own check is the last word: whatever it refuses, we refuse.
-    scheduler = _scheduler()
-    if not scheduler.is_valid_cron_string(normalised) or scheduler.has_out_of_range_cron_interval(normalised):
+    if not cron_ticks.is_valid_cron_string(normalised) or cron_ticks.has_out_of_range_cron_interval(
+        normalised
+    ):
         raise ScheduleError(f"Dagster's scheduler does not accept the cron expression '{normalised}'")
     _check_iterable(normalised)
     return normalised
@@ -210,7 +201,7 @@ _PROBE_START = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 def _check_iterable(normalised: str) -> None:
     """Refuse what Dagster's scheduler accepts as text but cannot iterate (it would fail every tick)."""
     try:
-        ticks = _scheduler().schedule_execution_time_iterator(_PROBE_START, normalised, "UTC")
+        ticks = cron_ticks.schedule_ticks(_PROBE_START, normalised, "UTC")
         for _ in range(2):
             next(ticks)
     except Exception:  # croniter's own errors (CroniterBadDateError, ...) are not a public API
@@ -319,11 +310,11 @@ def next_runs(cron: str, timezone: str, after: datetime, count: int) -> list[dat
     if cached is not None and cached[1] and cached[0] <= after < cached[1][0]:
         return list(cached[1])
     after_timestamp = after.timestamp()
-    for tick in _scheduler().schedule_execution_time_iterator(after_timestamp, normalised, timezone):
+    for tick in cron_ticks.schedule_ticks(after_timestamp, normalised, timezone):
         # The iterator starts at or after the timestamp; a run exactly at `after` is not "next".
         if tick.timestamp() <= after_timestamp:
             continue
-        # Through UTC so the instant survives whatever tzinfo Dagster used, folds included.
+        # Through UTC so the instant survives whatever tzinfo the iterator used, folds included.
         runs.append(tick.astimezone(UTC).astimezone(zone))
         if len(runs) == count:
             break
