@@ -365,6 +365,10 @@ class DynamicsConnector:
                 last_error = AmbiguousError("Business Central's batch answer left a line out")
                 continue
             status, body = int(item.get("status", 0)), item.get("body")
+            if 200 <= status < 300 and isinstance(body, dict) and "id" in body:  # the usual answer
+                outcomes.append(Posted(record.record_id, key, str(body["id"])))
+                del pending[key]
+                continue
             code, message = error_body(body)
             retry_after = parse_retry_after((item.get("headers") or {}).get("Retry-After"))
             error = error_for(status, code, retry_after)

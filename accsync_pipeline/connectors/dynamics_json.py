@@ -8,16 +8,16 @@ exact decimal text instead, so `1234567890.10` is sent as exactly that.
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
 # A Decimal is written by the C encoder's `default` hook as a string between NULs, then
 # unquoted. The encoder writes a NUL inside a string as the six characters \u0000, so each
-# Decimal leaves exactly two of them; any more means some text held a NUL (or those six
-# characters) of its own, and that value is written the slow way instead.
-_MARKED = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+# Decimal leaves exactly two of them, as `"\u0000` before its digits and `\u0000"` after;
+# any more means some text held a NUL (or those six characters) of its own, and that value
+# is written the slow way instead. With none of its own, every one is a marker to remove.
 _ESCAPED_NUL = "\\u0000"
+_OPENING, _CLOSING = '"' + _ESCAPED_NUL, _ESCAPED_NUL + '"'
 
 
 def dumps_exact(value: Any) -> str:
@@ -36,7 +36,7 @@ def dumps_exact(value: Any) -> str:
     text = json.dumps(value, separators=(",", ":"), default=marked)
     if text.count(_ESCAPED_NUL) != 2 * decimals:
         return _dumps_slowly(value)
-    return _MARKED.sub(r"\1", text) if decimals else text
+    return text.replace(_OPENING, "").replace(_CLOSING, "") if decimals else text
 
 
 def _dumps_slowly(value: Any) -> str:

@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from accsync_pipeline.sandbox.control import Stats, control_routes
 from accsync_pipeline.sandbox.dynamics_filter import parse_filter, parse_prefix
-from accsync_pipeline.sandbox.dynamics_journal import LineError, answered, stored_line, validated_line
+from accsync_pipeline.sandbox.dynamics_journal import STATE, LineError, answered, stored_line, validated_line
 from accsync_pipeline.sandbox.dynamics_posting import JOURNAL, GeneralLedger
 from accsync_pipeline.sandbox.dynamics_quirks import ALL_QUIRKS, MAX_URL_LENGTH, Quirk
 from accsync_pipeline.sandbox.faults import SCOPE_KEY, Action, FaultMiddleware, FaultState, pad_to_latency
@@ -332,9 +332,8 @@ class DynamicsSandbox:
             return _error(400, refused, "accountNumber has an invalid value.")
         line_number = self.ledger.next_sequence() * 10000
         upper = Quirk.UPPER_CASE_CODES in self.quirks
-        line = stored_line(fields, self.journal_id, self.journal_code, line_number, upper) | {
-            "state": JOURNAL
-        }
+        line = stored_line(fields, self.journal_id, self.journal_code, line_number, upper)
+        line[STATE] = JOURNAL
         self.ledger.add([line])
         answer = answered(line, decimal_as_string, ("amount",))
         every = self.faults.plan.post_journal_every

@@ -26,6 +26,7 @@ LINE_FIELDS = (
     "balanceAccountType",
     "balancingAccountNumber",
 )
+_KNOWN_FIELDS = frozenset(LINE_FIELDS)
 # Code fields: Microsoft Learn, "Code data type" — "a Code value is always stored in
 # upper-case"; the API answers what the table holds, so these come back upper-cased.
 CODE_FIELDS = ("documentNumber", "externalDocumentNumber", "accountNumber", "balancingAccountNumber")
@@ -65,11 +66,12 @@ def validated_line(body: Any, decimal_as_string: bool) -> dict[str, Any]:
     """
     if not isinstance(body, dict):
         raise LineError(400, "BadRequest", "the request body must be a JSON object")
-    for name in body:
-        if name not in LINE_FIELDS:
-            raise LineError(400, "BadRequest_PropertyNotFound", f"The property '{name}' does not exist.")
+    if not body.keys() <= _KNOWN_FIELDS:
+        name = next(name for name in body if name not in _KNOWN_FIELDS)
+        raise LineError(400, "BadRequest_PropertyNotFound", f"The property '{name}' does not exist.")
     for name, limit in MAX_LENGTHS.items():
-        if len(str(body.get(name, ""))) > limit:
+        value = body.get(name, "")
+        if len(value if type(value) is str else str(value)) > limit:
             raise LineError(
                 400, "Application_StringExceededLength", f"{name} is longer than {limit} characters."
             )
@@ -83,7 +85,7 @@ def validated_line(body: Any, decimal_as_string: bool) -> dict[str, Any]:
         date.fromisoformat(str(body.get("postingDate", "")))
     except ValueError:
         raise LineError(400, "BadRequest", "postingDate is not a date.") from None
-    return {name: body[name] for name in LINE_FIELDS if name in body} | {"amount": str(amount)}
+    return {**body, "amount": str(amount)}  # every name is one of LINE_FIELDS (checked above)
 
 
 def _amount(raw: Any, decimal_as_string: bool) -> Decimal:
@@ -97,18 +99,17 @@ def _amount(raw: Any, decimal_as_string: bool) -> Decimal:
         raise LineError(400, "BadRequest", "amount is not a decimal.") from None
     if not amount.is_finite() or amount == 0:
         raise LineError(400, "Application_FieldValidationException", "amount must not be zero.")
-    if amount != amount.quantize(CENT) or abs(amount) > MAX_AMOUNT:
+    cents = amount.quantize(CENT)
+    if amount != cents or abs(amount) > MAX_AMOUNT:
         raise LineError(400, "Application_FieldValidationException", "amount has too many digits.")
-    return amount.quantize(CENT)
+    return cents
 
 
 def stored_line(
     fields: dict[str, Any], journal_id: str, journal_code: str, line_number: int, upper_case_codes: bool
 ) -> dict[str, Any]:
     """The line as the journal holds it: defaults filled in, Code fields upper-cased."""
-    if upper_case_codes:
-        fields = fields | {name: str(fields[name]).upper() for name in CODE_FIELDS if name in fields}
-    return {
+    line = {
         "@odata.etag": f'W/"{os.urandom(16).hex()}"',
         "id": random_guid(),
         "journalId": journal_id,
@@ -127,7 +128,13 @@ def stored_line(
         "balancingAccountId": ZERO_GUID,
         "balancingAccountNumber": "",
         "lastModifiedDateTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    } | fields
+    }
+    line.update(fields)
+    if upper_case_codes:
+        for name in CODE_FIELDS:
+            if name in fields:
+                line[name] = str(fields[name]).upper()
+    return line
 
 
 def answered(
@@ -139,8 +146,11 @@ def answered(
     which is exact here: at most 12 digits with 2 decimals survive a float's shortest
     repr unchanged. Under `IEEE754Compatible=true` they go out as strings.
     """
-    shown = {name: value for name, value in entity.items() if name not in SANDBOX_FIELDS}
+    shown = dict(entity)
+    for name in SANDBOX_FIELDS & shown.keys():
+        del shown[name]
     for name in amount_fields:
         if name in shown:
-            shown[name] = str(shown[name]) if decimal_as_string else float(Decimal(shown[name]))
+            # float() of the decimal text rounds as float(Decimal(text)) does: correctly.
+            shown[name] = str(shown[name]) if decimal_as_string else float(str(shown[name]))
     return shown
