@@ -77,8 +77,11 @@ class DagsterGraphQL:
         cause = error.__cause__
         if isinstance(cause, requests.RequestException):
             return DagsterUnavailable(f"cannot reach Dagster at {self._endpoint}: {type(cause).__name__}")
-        kind, *detail = [str(a) for a in error.args] or ["error"]
-        message = detail[0].strip().splitlines()[0] if detail and detail[0].strip() else kind
+        # (kind, message) for an answer Dagster gave; one text ending in the query for anything else.
+        texts = [str(a).strip() for a in error.args if str(a).strip()] or [type(error).__name__]
+        message = texts[-1].splitlines()[0].strip()
+        if cause is not None:
+            message = f"{message} ({type(cause).__name__})"
         return DagsterUnavailable(f"Dagster did not {doing}: {message}")
 
     def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
