@@ -60,7 +60,10 @@ def prepare(env: dict[str, str]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=7, help="Runs of each command (the median is printed).")
+    parser.add_argument("--only", metavar="WORD", help="Time only the read commands that start with WORD.")
     args = parser.parse_args(argv)
+    commands = [c for c in READ_COMMANDS if args.only is None or c[0] == args.only]
+    print(f"load average before: {_load()} ({os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory(prefix="accsync-bench-cli-") as folder:
         env = {
             **os.environ,
@@ -74,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 [timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs)],
             )
         ]
-        for command in READ_COMMANDS:
+        for command in commands:
             argv_ = [sys.executable, "-m", "accsync_pipeline.cli", *command]
             rows.append(("accsync " + " ".join(command), [timed(argv_, env) for _ in range(args.runs)]))
     base = statistics.median(wall for wall, _ in rows[0][1])
@@ -87,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"{name:42} {wall:7.3f} {max(w for w, _ in runs):7.3f} {wall - base:7.3f} {cpu:7.3f}  {verdict}"
         )
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from accsync_pipeline.cli.errors import UserError
-from accsync_pipeline.cli.org import load_org, report_dagster, save_change
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.domain.schedule import (
     DEFAULT_TIMEZONE,
@@ -21,8 +21,12 @@ from accsync_pipeline.domain.schedule import (
     next_runs,
     validate_cron,
 )
-from accsync_pipeline.service.org_config import update_sync_settings
-from accsync_pipeline.service.schedule_overview import ScheduleOverview, schedule_overview
+
+if TYPE_CHECKING:
+    from accsync_pipeline.service.schedule_overview import ScheduleOverview
+
+# `describe` reads no organization: the org and configuration modules (the database, the
+# connectors) are imported by `show` and `set` only, so that `describe` starts at once.
 
 
 @click.group("schedule")
@@ -124,6 +128,9 @@ def _echo_overview(overview: ScheduleOverview) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def show_command(org_id: str, after: str | None, as_json: bool) -> None:
     """Show an organization's schedule, what it syncs, and its next 5 runs."""
+    from accsync_pipeline.cli.org import load_org
+    from accsync_pipeline.service.schedule_overview import schedule_overview
+
     overview = schedule_overview(load_org(org_id), _parse_after(after))
     if as_json:
         echo_json(overview.as_json())
@@ -194,6 +201,10 @@ def set_command(
     sync_on_approval: bool | None,
 ) -> None:
     """Set when an organization syncs and what; prints the schedule in words and its next run."""
+    from accsync_pipeline.cli.org import report_dagster, save_change
+    from accsync_pipeline.service.org_config import update_sync_settings
+    from accsync_pipeline.service.schedule_overview import schedule_overview
+
     spec = _schedule_spec(manual, daily, weekly, monthly, cron)
     retry: dict[str, object] = {}
     if retries is not None:
