@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import requests
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError, ReloadRepositoryLocationStatus
+from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
 
 from accsync_pipeline.defs.jobs import SYNC_JOB_NAME
@@ -75,7 +76,9 @@ class DagsterGraphQL:
     def _unavailable(self, error: DagsterGraphQLClientError, doing: str) -> DagsterUnavailable:
         """The client's error in one line: it wraps an unreachable server and embeds the query text."""
         cause = error.__cause__
-        if isinstance(cause, requests.RequestException):
+        if isinstance(cause, TransportConnectionFailed):  # gql's wrapper of what requests raised
+            cause = cause.__cause__ or cause
+        if isinstance(cause, requests.RequestException | TransportConnectionFailed):
             return DagsterUnavailable(f"cannot reach Dagster at {self._endpoint}: {type(cause).__name__}")
         # (kind, message) for an answer Dagster gave; one text ending in the query for anything else.
         texts = [str(a).strip() for a in error.args if str(a).strip()] or [type(error).__name__]
