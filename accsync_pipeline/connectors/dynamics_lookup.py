@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from accsync_pipeline.domain.records import LedgerKeys
+from accsync_pipeline.domain.records import LedgerKeys, records_by_key
 
 # Longest URL a request may carry: IIS's default `maxQueryString` and a common proxy limit.
 MAX_URL_LENGTH = 2048
@@ -83,8 +83,9 @@ class LookupAnswer:
     _entries: dict[str, tuple[int, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._by_key = {r.idempotency_key.upper(): r.record_id for r in self.records}
-        self._by_document = {r.document_number.upper(): r.record_id for r in self.records}
+        # Legacy keys too: a record in flight across the upgrade that changed keys may hold them.
+        self._by_key = records_by_key(self.records)
+        self._by_document = records_by_key(self.records, documents=True)
 
     @property
     def keys(self) -> list[str]:

@@ -39,7 +39,7 @@ from accsync_pipeline.connectors.shell import DEFAULT_BOOKKEEPING_TIMEZONE, expo
 from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer, InputProblem, validate_response
 from accsync_pipeline.connectors.xledger_lookup import LedgerLine, find_lines, is_balanced, lines_with_prefix
 from accsync_pipeline.domain.reconcile import KEY_PREFIX, Holding
-from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
+from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys, records_by_key
 
 MAX_INPUTS_PER_MUTATION = 500
 LINES_PER_RECORD = 2
@@ -134,13 +134,20 @@ class XledgerConnector:
         A record counts as in the ledger when any line carries its key, even an unbalanced
         part of a pair: sending it again could only add a second posting.
         """
-        lines = self._find_lines([record.idempotency_key for record in records])
-        found: dict[str, str] = {}
-        for record in records:
-            record_lines = lines.get(record.idempotency_key.upper())
-            if record_lines:
-                found[record.record_id] = external_id(record_lines)
-        return found
+        # Legacy keys too: a record in flight across the upgrade that changed keys may hold them.
+        # Asked as sent (Xledger keeps a key's case), matched upper-cased.
+        by_key = records_by_key(records)
+        asked = [
+            key
+            for record in records
+            for key in (record.idempotency_key, record.legacy_idempotency_key)
+            if key is not None and by_key.get(key.upper()) == record.record_id
+        ]
+        lines = self._find_lines(asked)
+        found: dict[str, list[LedgerLine]] = {}
+        for key, record_id in by_key.items():
+            found.setdefault(record_id, []).extend(lines.get(key, []))
+        return {record_id: external_id(held) for record_id, held in found.items() if held}
 
     def ledger_holdings(self) -> Iterator[Holding]:
         """See `Connector.ledger_holdings`: GL import lines keyed `accsync-…`, a pair per posting."""

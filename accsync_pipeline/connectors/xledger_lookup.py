@@ -21,9 +21,10 @@ from accsync_pipeline.connectors.shell import ReadRetry
 from accsync_pipeline.connectors.xledger_errors import GraphQLAnswer
 
 MAX_RECORDS_PER_QUERY = 10_000
-# Two lines a record: 2,500 keys fill half a page, leaving room for a few duplicates and
-# for items the filter lets through, so a window of 2,500 records is one request.
-KEYS_PER_QUERY = 2_500
+# Two lines a record, under its current key or its legacy one (`LedgerKeys`), not both: the
+# 5,000 keys of 2,500 records fill half a page, leaving room for a few duplicates and for
+# items the filter lets through, so a window of 2,500 records is one request.
+KEYS_PER_QUERY = 5_000
 # A page that keeps timing out is asked for again in halves, down to this size.
 MIN_PAGE_SIZE = 500
 # More pages than this for one set of keys means the paging does not end.

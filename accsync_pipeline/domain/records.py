@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -101,7 +102,7 @@ class ExportableRecord:
 
     @functools.cached_property
     def ledger_keys(self) -> LedgerKeys:
-        return LedgerKeys(self.record_id, self.idempotency_key, self.document_number)
+        return _with_legacy(self.org_id, self.record_id, self.idempotency_key, self.document_number)
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,51 @@ class LedgerKeys:
     Business Central keeps `idempotency_key` as `externalDocumentNumber` on journal lines
     and `document_number` on posted general ledger entries, both upper-cased (Code fields);
     Xledger keeps `idempotency_key` as `extIdentifier`.
+
+    The legacy keys are those an older accsync sent for the record, before keys were made
+    unique under upper-casing (`legacy_idempotency_key`); None where they are the current
+    ones. A record in flight across that upgrade may stand in the ledger under them.
     """
 
     record_id: str
     idempotency_key: str
     document_number: str
+    legacy_idempotency_key: str | None = None
+    legacy_document_number: str | None = None
 
 
 def ledger_keys(org_id: str, record_id: str) -> LedgerKeys:
-    return LedgerKeys(record_id, idempotency_key(org_id, record_id), document_number(record_id))
+    return _with_legacy(org_id, record_id, idempotency_key(org_id, record_id), document_number(record_id))
+
+
+def _with_legacy(org_id: str, record_id: str, key: str, document: str) -> LedgerKeys:
+    legacy_key, legacy_document = legacy_idempotency_key(org_id, record_id), legacy_document_number(record_id)
+    return LedgerKeys(
+        record_id,
+        key,
+        document,
+        legacy_key if legacy_key != key else None,
+        legacy_document if legacy_document != document else None,
+    )
+
+
+def records_by_key(records: Sequence[LedgerKeys], *, documents: bool = False) -> dict[str, str]:
+    """record_id of each record by its upper-cased key (or document number), as a ledger may hold it.
+
+    Current keys are unique under upper-casing. A legacy key is also listed unless it is
+    ambiguous here: equal, without regard to case, to a current key or to another record's
+    legacy key among `records` (then a ledger entry under it could be either record's).
+    """
+    current = {(r.document_number if documents else r.idempotency_key).upper(): r.record_id for r in records}
+    legacy: dict[str, str | None] = {}
+    for record in records:
+        key = record.legacy_document_number if documents else record.legacy_idempotency_key
+        if key is None or key.upper() in current:
+            continue
+        owner = legacy.setdefault(key.upper(), record.record_id)
+        if owner != record.record_id:
+            legacy[key.upper()] = None
+    return current | {key: owner for key, owner in legacy.items() if owner is not None}
 
 
 def _digest(text: str, length: int) -> str:
@@ -147,6 +184,22 @@ def idempotency_key(org_id: str, record_id: str) -> str:
     if len(plain) <= MAX_IDEMPOTENCY_KEY_LENGTH and _survives_upper_casing(record_id):
         return plain
     return "accsync-" + _digest(f"{org_id}/{record_id}", MAX_IDEMPOTENCY_KEY_LENGTH - 8)
+
+
+def legacy_idempotency_key(org_id: str, record_id: str) -> str:
+    """The key accsync sent before keys were made unique under upper-casing: readable whenever it fit."""
+    plain = f"accsync-{org_id}-{record_id}"
+    if len(plain) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        return plain
+    return "accsync-" + _digest(f"{org_id}/{record_id}", MAX_IDEMPOTENCY_KEY_LENGTH - 8)
+
+
+def legacy_document_number(record_id: str) -> str:
+    """The documentNumber accsync sent before that upgrade: readable whenever it fit."""
+    plain = f"AS-{record_id}"
+    if len(plain) <= MAX_DOCUMENT_NUMBER_LENGTH:
+        return plain
+    return "AS-" + _digest(record_id, MAX_DOCUMENT_NUMBER_LENGTH - 3)
 
 
 def document_number(record_id: str) -> str:

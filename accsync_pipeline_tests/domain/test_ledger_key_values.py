@@ -42,6 +42,6 @@ def test_document_numbers(record_id: str, number: str) -> None:
 
 def test_ledger_keys_bundle_the_record_id_and_both_keys() -> None:
     assert ledger_keys("hlf", "r1") == LedgerKeys(
-        "r1", "accsync-4788151DD32F636090DD5844246", "AS-8C97518621991A8A2"
+        "r1", "accsync-4788151DD32F636090DD5844246", "AS-8C97518621991A8A2", "accsync-hlf-r1", "AS-r1"
     )
     assert ledger_keys("nrk", "R1") == LedgerKeys("R1", "accsync-nrk-R1", "AS-R1")

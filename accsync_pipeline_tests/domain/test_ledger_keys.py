@@ -15,6 +15,7 @@ from accsync_pipeline.domain.records import (
     document_number,
     idempotency_key,
     ledger_keys,
+    records_by_key,
     same_key,
 )
 
@@ -61,3 +62,50 @@ def test_keys_fit_business_centrals_code_fields(org_id: str, record_id: str) -> 
     assert len(keys.idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
     assert len(keys.document_number) <= MAX_DOCUMENT_NUMBER_LENGTH
     assert keys.record_id == record_id
+
+
+# -- legacy keys: before keys were unique under upper-casing, short ids went out readable --
+
+
+def test_a_lower_case_id_keeps_its_readable_pre_upgrade_keys_as_legacy() -> None:
+    keys = ledger_keys("hlf", "r000789")
+    assert (keys.legacy_idempotency_key, keys.legacy_document_number) == ("accsync-hlf-r000789", "AS-r000789")
+    assert keys.idempotency_key.startswith("accsync-") and keys.idempotency_key != keys.legacy_idempotency_key
+
+
+def test_keys_that_never_changed_have_no_legacy() -> None:
+    assert ledger_keys("hlf", "R000789").legacy_idempotency_key is None
+    assert ledger_keys("hlf", "R000789").legacy_document_number is None
+    long_id = "r" * 40  # hashed before and after the upgrade
+    assert ledger_keys("hlf", long_id).legacy_idempotency_key is None
+    assert ledger_keys("hlf", long_id).legacy_document_number is None
+
+
+def test_records_by_key_lists_current_and_unambiguous_legacy_keys() -> None:
+    lower = ledger_keys("hlf", "r7")
+    assert records_by_key([lower]) == {lower.idempotency_key.upper(): "r7", "ACCSYNC-HLF-R7": "r7"}
+    assert records_by_key([lower], documents=True) == {lower.document_number.upper(): "r7", "AS-R7": "r7"}
+
+
+def test_a_legacy_key_that_is_another_records_key_is_not_used() -> None:
+    """`r7`'s legacy key is `R7`'s current key under upper-casing: a line under it could be
+    either record's, so it must not mark `r7` as posted."""
+    lower, upper = ledger_keys("hlf", "r7"), ledger_keys("hlf", "R7")
+    keyed = records_by_key([lower, upper])
+    assert keyed["ACCSYNC-HLF-R7"] == "R7" and "r7" in keyed.values()
+    assert records_by_key([lower, upper], documents=True)["AS-R7"] == "R7"
+
+
+def test_a_legacy_key_two_records_share_is_used_by_neither() -> None:
+    a, b = ledger_keys("hlf", "ab"), ledger_keys("hlf", "aB")
+    keyed = records_by_key([a, b])
+    assert "ACCSYNC-HLF-AB" not in keyed
+    assert sorted(keyed.values()) == ["aB", "ab"]  # each by its current key only
+
+
+@given(org_ids, st.lists(record_ids, min_size=1, max_size=8, unique=True))
+def test_every_current_key_maps_to_its_own_record(org_id: str, rids: list[str]) -> None:
+    records = [ledger_keys(org_id, rid) for rid in rids]
+    keyed = records_by_key(records)
+    for record in records:
+        assert keyed[record.idempotency_key.upper()] == record.record_id
