@@ -7,6 +7,8 @@ in flight at the start of a run is resolved by idempotency lookup before anythin
 
 from __future__ import annotations
 
+import queue as queue_module
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,8 +32,9 @@ from accsync_pipeline.store.records import RecordResult
 # of them is sent: bounds memory, and makes one lookup request cover many posting requests.
 CHUNK_SIZE = 2500
 LOOKUP_WINDOW = CHUNK_SIZE
-FLUSH_EVERY = 200  # outcomes written per transaction
+FLUSH_EVERY = 500  # outcomes written per transaction
 FLUSH_SECONDS = 1.0  # ...or at least this often, so that progress moves
+MAX_WAITING_FLUSHES = 4  # handed to the writing thread and not yet committed
 
 Clock = Callable[[], datetime]
 
@@ -69,7 +72,14 @@ class RunContext:
 
 
 class ResultWriter:
-    """Buffers outcomes and writes them in small transactions, with the run's progress."""
+    """Buffers outcomes and writes them in small transactions, with the run's progress.
+
+    The writes run on a thread of their own, in the order handed over, so that the connector
+    goes on sending while a flush commits (on a busy database most of an export's time was the
+    sender waiting for its own writes). At most `MAX_WAITING_FLUSHES` wait, which keeps memory
+    flat: a faster sender then waits. `flush()` returns once every outcome so far is committed,
+    and raises the error of a write that failed; `close()` ends the thread.
+    """
 
     def __init__(self, engine: Engine, run: RunContext, summaries: dict[str, ExportSummary]) -> None:
         self._engine = engine
@@ -77,16 +87,62 @@ class ResultWriter:
         self._summaries = summaries
         self._pending: list[tuple[str, RecordResult]] = []
         self._last_flush = time.monotonic()
+        self._handed: queue_module.Queue[list[tuple[str, RecordResult]] | None] = queue_module.Queue(
+            MAX_WAITING_FLUSHES
+        )
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     def add(self, record_type: str, result: RecordResult) -> None:
         self._pending.append((record_type, result))
         if len(self._pending) >= FLUSH_EVERY or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
-            self.flush()
+            self._hand_over()
 
     def flush(self) -> None:
+        """Write every outcome added so far, and wait until they are committed."""
+        self._hand_over()
+        self._handed.join()
+        self._raise_failure()
+
+    def close(self) -> None:
+        """Stop the writing thread (after what it holds); outcomes not handed over are not written."""
+        if self._thread is not None:
+            self._handed.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _hand_over(self) -> None:
+        self._raise_failure()
+        self._last_flush = time.monotonic()
         if not self._pending:
             return
-        results = [r for _, r in self._pending]
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._write_handed, name="accsync-result-writer", daemon=True
+            )
+            self._thread.start()
+        self._handed.put(self._pending)
+        self._pending = []
+
+    def _write_handed(self) -> None:
+        while True:
+            batch = self._handed.get()
+            try:
+                if batch is None:
+                    return
+                if self._failure is None:  # after a failed write, later outcomes wait for recovery
+                    self._write(batch)
+            except BaseException as e:  # handed to the exporting thread by flush() or add()
+                self._failure = e
+            finally:
+                self._handed.task_done()
+
+    def _write(self, batch: list[tuple[str, RecordResult]]) -> None:
+        results = [r for _, r in batch]
         counts = {s: sum(1 for r in results if r.status == s) for s in SyncStatus}
         with self._engine.begin() as conn:
             record_store.write_results(conn, results, self._run.run_id, self._run.trigger, self._run.clock())
@@ -97,10 +153,8 @@ class ResultWriter:
                 skipped=counts[SyncStatus.SKIPPED],
                 failed=counts[SyncStatus.FAILED],
             )
-        for record_type, result in self._pending:
+        for record_type, result in batch:
             self._summaries.setdefault(record_type, ExportSummary()).add(result)
-        self._pending.clear()
-        self._last_flush = time.monotonic()
 
 
 def recover_in_flight(
@@ -198,6 +252,22 @@ def export_org(
     """
     summaries: dict[str, ExportSummary] = {t: ExportSummary() for t in record_types}
     writer = ResultWriter(engine, run, summaries)
+    try:
+        _export_with(writer, engine, connector, org, run, record_types, record_ids)
+    finally:
+        writer.close()
+    return summaries
+
+
+def _export_with(
+    writer: ResultWriter,
+    engine: Engine,
+    connector: Connector,
+    org: OrgConfig,
+    run: RunContext,
+    record_types: Sequence[str],
+    record_ids: Sequence[str] | None,
+) -> None:
     with engine.begin() as conn:
         queue.intake(conn, org.org_id, run.clock())
     recover_in_flight(engine, connector, org, writer, run.clock)
@@ -265,4 +335,3 @@ def export_org(
         writer.flush()
         raise
     writer.flush()
-    return summaries
