@@ -16,33 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from accsync_pipeline.bench.scale_data import EXPORT_ORG
 from accsync_pipeline.domain.org import ConnectorType, OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.service.launch import SyncRequest
+from accsync_pipeline.store import bench_data
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store.engine import create_engine
-from accsync_pipeline.store.schema import approved_records, org_intake_marks, record_sync_state, sync_attempts
-
-INSERT_SOURCE = """
-INSERT INTO approved_records (record_id, org_id, record_type, person_id, person_name, employee_number,
-    amount, currency, expense_account, description, expense_date, approved_at, approved_by, updated_at)
-SELECT :org || '-' || lpad(n::text, 6, '0'), :org,
-       CASE WHEN n % 2 = 0 THEN 'honorarium' ELSE 'reimbursement' END,
-       'P' || (n % 50), 'Volunteer ' || (n % 50), (10000 + n % 50)::text, 125.50 + n % 1000, 'NOK', '6800',
-       'Travel ' || n, CAST(:day AS date), :at, 'approver', :at
-FROM generate_series(1, :count) AS n
-"""
 
 
-def prepare(engine: sa.Engine, settings: dict[str, Any], count: int, now: datetime) -> None:
+def prepare(engine: Engine, settings: dict[str, Any], count: int, now: datetime) -> None:
     """A fresh org with `count` approved records that no sync has taken in yet."""
     with engine.begin() as conn:
-        for table in (sync_attempts, record_sync_state, approved_records, org_intake_marks):
-            conn.execute(table.delete().where(table.c.org_id == EXPORT_ORG))
         if org_store.find_org(conn, EXPORT_ORG) is None:
             org = OrgConfig(org_id=EXPORT_ORG, name="Export bench", connector_type=ConnectorType.DYNAMICS,
                             connector_settings=settings)  # fmt: skip
@@ -50,9 +38,7 @@ def prepare(engine: sa.Engine, settings: dict[str, Any], count: int, now: dateti
         else:
             org = org_store.get_org(conn, EXPORT_ORG)
             org_store.update_org(conn, dataclasses.replace(org, connector_settings=settings), now)
-        conn.execute(
-            sa.text(INSERT_SOURCE), {"org": EXPORT_ORG, "count": count, "at": now, "day": now.date()}
-        )
+        bench_data.replace_source_rows(conn, EXPORT_ORG, count, now)
 
 
 def main() -> None:

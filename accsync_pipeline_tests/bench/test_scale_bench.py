@@ -23,6 +23,7 @@ FIGURES = [
     "approval",
     "alert, first tick",
     "alert, steady tick",
+    "scheduler iteration after a restart",
     "end-to-end export",
     "records/s",
     "peak RSS",
