@@ -40,6 +40,7 @@ import httpx
 import sqlalchemy as sa
 from dagster._core.events import DagsterEventType
 
+from accsync_pipeline.connectors.settings import parse_settings
 from accsync_pipeline.service import demo
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.engine import create_engine
@@ -128,12 +129,13 @@ class Stack:
         with self.engine.begin() as conn:
             demo.seed(conn)
             for org in org_store.list_orgs(conn):
-                settings = dict(org.connector_settings)
+                settings = org.connector_settings.stored()
                 port = self.ports["dynamics" if org.connector_type == "dynamics" else "xledger"]
                 for key in ("base_url", "auth_url"):
                     if key in settings:
                         settings[key] = f"http://127.0.0.1:{port}"
-                org_store.update_org(conn, dataclasses.replace(org, connector_settings=settings))
+                typed = parse_settings(org.connector_type, settings)
+                org_store.update_org(conn, dataclasses.replace(org, connector_settings=typed))
 
     def start(self) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCSYNC_", "DAGSTER_"))}

@@ -19,6 +19,7 @@ import dagster as dg
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.bench.scale_data import EXPORT_ORG
+from accsync_pipeline.connectors.settings import parse_settings
 from accsync_pipeline.domain.org import ConnectorType, OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.service.launch import SyncRequest
@@ -33,11 +34,12 @@ def prepare(engine: Engine, settings: dict[str, Any], count: int, now: datetime)
     with engine.begin() as conn:
         if org_store.find_org(conn, EXPORT_ORG) is None:
             org = OrgConfig(org_id=EXPORT_ORG, name="Export bench", connector_type=ConnectorType.DYNAMICS,
-                            connector_settings=settings)  # fmt: skip
+                            connector_settings=parse_settings(ConnectorType.DYNAMICS, settings))  # fmt: skip
             org_store.insert_org(conn, org, now)
         else:
             org = org_store.get_org(conn, EXPORT_ORG)
-            org_store.update_org(conn, dataclasses.replace(org, connector_settings=settings), now)
+            typed = parse_settings(ConnectorType.DYNAMICS, settings)
+            org_store.update_org(conn, dataclasses.replace(org, connector_settings=typed), now)
         bench_data.replace_source_rows(conn, EXPORT_ORG, count, now)
 
 

@@ -39,7 +39,7 @@ def org_as_dict(org: OrgConfig) -> dict[str, Any]:
     data["schedule"] = org.schedule.to_spec()
     # Rows written outside this tool could hold a secret under a secret-like key; never print it.
     data["connector_settings"] = {
-        k: (HIDDEN if is_secret_key(k) else v) for k, v in org.connector_settings.items()
+        k: (HIDDEN if is_secret_key(k) else v) for k, v in org.connector_settings.stored().items()
     }
     return data
 
@@ -98,7 +98,7 @@ def parse_settings(assignments: tuple[str, ...], *, empty_removes: bool) -> dict
 
 def _warn_unset_secret_variables(org: OrgConfig) -> None:
     for field in secret_variable_fields(org.connector_type):
-        variable = org.connector_settings.get(field)
+        variable = org.connector_settings.stored().get(field)
         if variable and not os.environ.get(variable):
             click.echo(
                 f"note: {variable} ({field}) is not set here; Dagster's processes need it, "

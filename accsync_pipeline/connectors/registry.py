@@ -14,7 +14,13 @@ from pydantic import BaseModel, ValidationError
 
 from accsync_pipeline.connectors.base import Connector
 from accsync_pipeline.connectors.errors import ConfigurationError
-from accsync_pipeline.connectors.settings import DynamicsSettings, XledgerSettings
+from accsync_pipeline.connectors.settings import (
+    ConnectorSettings,
+    DynamicsSettings,
+    UnusableSettings,
+    XledgerSettings,
+    describe_validation_error,
+)
 from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, ConnectorType
 
 if TYPE_CHECKING:
@@ -26,16 +32,9 @@ CONNECTOR_SETTINGS: dict[str, type[BaseModel]] = {
 }
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per bad field, naming the field and what is expected (never the value given)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
-    )
-
-
 def connector_for(
     connector_type: str,
-    settings: Mapping[str, Any],
+    settings: ConnectorSettings | Mapping[str, Any],
     *,
     transport: httpx.BaseTransport | None = None,
     bookkeeping_timezone: str = DEFAULT_TIMEZONE,
@@ -48,12 +47,19 @@ def connector_for(
     if connector_type not in CONNECTOR_SETTINGS:
         known = ", ".join(sorted(CONNECTOR_SETTINGS))
         raise ConfigurationError(f"unknown connector type {connector_type!r}; expected one of: {known}")
-    try:
-        parsed = CONNECTOR_SETTINGS[connector_type].model_validate(dict(settings))
-    except ValidationError as e:
-        raise ConfigurationError(
-            f"invalid {connector_type} settings: {describe_validation_error(e)}"
-        ) from None
+    if isinstance(settings, UnusableSettings):
+        raise ConfigurationError(settings.problem)
+    model = CONNECTOR_SETTINGS[connector_type]
+    # Settings parsed where they left the store are used as they are; a mapping is parsed here.
+    if isinstance(settings, model):
+        parsed: BaseModel = settings
+    else:
+        try:
+            parsed = model.model_validate(settings if isinstance(settings, Mapping) else settings.stored())
+        except ValidationError as e:
+            raise ConfigurationError(
+                f"invalid {connector_type} settings: {describe_validation_error(e)}"
+            ) from None
     try:
         ZoneInfo(bookkeeping_timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -2,14 +2,20 @@
 
 Secrets are never fields: a setting holds the *name* of the environment variable that
 holds the secret, and the connector reads it when it is built (`resolve_secret`).
+
+An org's settings are parsed once, where they leave the store (`parse_settings`), which never
+raises: settings the model refuses become `UnusableSettings`, which cost only their own org and
+say why when a connector is built from them.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from accsync_pipeline.connectors.errors import ConfigurationError
 
@@ -38,6 +44,10 @@ class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     timeout_seconds: float = Field(default=30.0, gt=0, le=600, description="Per-request timeout in seconds.")
+
+    def stored(self) -> dict[str, Any]:
+        """As the database keeps them: only the settings given, so that a better default reaches every org."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class XledgerSettings(_Settings):
@@ -99,3 +109,46 @@ def resolve_secret(env_var: str) -> str:
     if not value.strip():
         raise ConfigurationError(f"environment variable {env_var} is not set (it should hold the secret)")
     return value
+
+
+@dataclass(frozen=True)
+class UnusableSettings:
+    """Stored settings the connector's model refuses (saved by hand or by an older version).
+
+    Kept as stored, so that saving another setting writes them back unchanged. The values stay
+    out of the repr: a secret pasted into the wrong key may be among them.
+    """
+
+    values: Mapping[str, Any] = field(repr=False, hash=False)
+    problem: str  # names fields, never values
+
+    def stored(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+ConnectorSettings = XledgerSettings | DynamicsSettings | UnusableSettings
+# By the connector type's stored name (`domain.org.ConnectorType` values).
+SETTINGS_MODELS: dict[str, type[XledgerSettings] | type[DynamicsSettings]] = {
+    "xledger": XledgerSettings,
+    "dynamics": DynamicsSettings,
+}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad field, naming the field and what is expected (never the value given)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def parse_settings(connector_type: str, stored: Mapping[str, Any]) -> ConnectorSettings:
+    """The typed settings of an org's connector; never raises, so one bad row costs only its own org."""
+    model = SETTINGS_MODELS.get(connector_type)
+    if model is None:
+        return UnusableSettings(dict(stored), f"unknown connector type {connector_type!r}")
+    try:
+        return model.model_validate(dict(stored))
+    except ValidationError as e:
+        return UnusableSettings(
+            dict(stored), f"invalid {connector_type} settings: {describe_validation_error(e)}"
+        )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
+from accsync_pipeline.connectors.settings import ConnectorSettings, parse_settings
 from accsync_pipeline.domain.records import RecordType
 from accsync_pipeline.domain.schedule import ManualSchedule, StoredSchedule
 
@@ -54,7 +55,9 @@ class OrgConfig:
     org_id: str
     name: str
     connector_type: ConnectorType
-    connector_settings: dict[str, Any]
+    # Typed by connector type, parsed once where the org leaves the store (`parse_settings`);
+    # settings the connector's model refuses are UnusableSettings, which say why.
+    connector_settings: ConnectorSettings
     enabled: bool = True
     timezone: str = DEFAULT_TIMEZONE
     # Parsed once, where the org leaves the store; a spec that no longer parses is an InvalidSchedule.
@@ -68,6 +71,10 @@ class OrgConfig:
     def __post_init__(self) -> None:
         # A type name given as text (a stored row, a test) becomes the enum; an unknown one is refused.
         object.__setattr__(self, "connector_type", ConnectorType(self.connector_type))
+        if isinstance(self.connector_settings, Mapping):  # as stored or as given: parsed here, once
+            object.__setattr__(
+                self, "connector_settings", parse_settings(self.connector_type, self.connector_settings)
+            )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from accsync_pipeline.connectors.settings import DynamicsSettings, XledgerSettings
 from accsync_pipeline.domain.org import ConnectorType, OrgConfig, User, UserRole
 from accsync_pipeline.domain.schedule import DailySchedule, Weekday, WeeklySchedule
 from accsync_pipeline.store import orgs as org_store
@@ -52,17 +53,19 @@ def hlf() -> OrgConfig:
         org_id="hlf",
         name="HLF – Hørselshemmedes Landsforbund",
         connector_type=ConnectorType.DYNAMICS,
-        connector_settings={
-            "base_url": base,
-            "auth_url": base,
-            "tenant": DEMO_TENANT,
-            "environment": "production",
-            "company_id": DEMO_COMPANY_ID,
-            "journal_id": DEMO_JOURNAL_ID,
-            "client_id": DEMO_CLIENT_ID,
-            "client_secret_env": HLF_SECRET_ENV,
-            "scope": "https://api.businesscentral.dynamics.com/.default",
-        },
+        connector_settings=DynamicsSettings.model_validate(
+            {
+                "base_url": base,
+                "auth_url": base,
+                "tenant": DEMO_TENANT,
+                "environment": "production",
+                "company_id": DEMO_COMPANY_ID,
+                "journal_id": DEMO_JOURNAL_ID,
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret_env": HLF_SECRET_ENV,
+                "scope": "https://api.businesscentral.dynamics.com/.default",
+            }
+        ),
         schedule=DailySchedule(time(2, 0)),
         sync_on_approval=False,
     )
@@ -73,10 +76,12 @@ def blindeforbundet() -> OrgConfig:
         org_id="blindeforbundet",
         name="Norges Blindeforbund",
         connector_type=ConnectorType.XLEDGER,
-        connector_settings={
-            "base_url": f"http://127.0.0.1:{XLEDGER_SANDBOX_PORT}",
-            "token_env": BLINDEFORBUNDET_TOKEN_ENV,
-        },
+        connector_settings=XledgerSettings.model_validate(
+            {
+                "base_url": f"http://127.0.0.1:{XLEDGER_SANDBOX_PORT}",
+                "token_env": BLINDEFORBUNDET_TOKEN_ENV,
+            }
+        ),
         schedule=WeeklySchedule(Weekday.FRIDAY, time(16, 0)),
         sync_on_approval=True,
     )

@@ -156,7 +156,7 @@ def update_integration(
     before = _current(conn, org_id)
     new_type = connector_type or before.connector_type
     raise_if_any(check_connector_type(new_type) + (check_name(name) if name is not None else []))
-    base = before.connector_settings if new_type == before.connector_type else {}
+    base = before.connector_settings.stored() if new_type == before.connector_type else {}
     merged = {**base, **(settings_changes or {})}
     settings = {k: v for k, v in merged.items() if v is not None}
     after = dataclasses.replace(

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
+from accsync_pipeline.connectors.settings import SETTINGS_MODELS, DynamicsSettings, XledgerSettings
 from accsync_pipeline.domain.org import ALL_RECORD_TYPES, AlertThresholds, AutoRetrySettings, RetrySettings
 from accsync_pipeline.domain.records import ORG_ID_PATTERN
 from accsync_pipeline.domain.schedule import Schedule, ScheduleError, schedule_from_spec, validate_timezone
@@ -138,12 +139,12 @@ def check_connector_settings(connector_type: str, settings: Mapping[str, Any]) -
     return problems
 
 
-def normalise_connector_settings(connector_type: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings as they will be stored: only those given, in the connector's normal form."""
+def normalise_connector_settings(
+    connector_type: str, settings: Mapping[str, Any]
+) -> XledgerSettings | DynamicsSettings:
+    """The typed settings, or ConfigError naming every problem; they store only the settings given."""
     raise_if_any(check_connector_settings(connector_type, settings))
-    model = CONNECTOR_SETTINGS[connector_type].model_validate(dict(settings))
-    # Defaults stay out of the database, so that a better default later reaches every org.
-    return model.model_dump(mode="json", exclude_unset=True)
+    return SETTINGS_MODELS[connector_type].model_validate(dict(settings))
 
 
 def parse_schedule(spec: Mapping[str, object] | Schedule) -> Schedule:

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from accsync_pipeline.connectors.settings import parse_settings
 from accsync_pipeline.domain.org import AlertThresholds, AutoRetrySettings, OrgConfig, RetrySettings
 from accsync_pipeline.domain.schedule import stored_schedule
 from accsync_pipeline.store.schema import organizations
@@ -25,7 +26,7 @@ def _from_row(row: sa.Row[Any]) -> OrgConfig:
         org_id=m["org_id"],
         name=m["name"],
         connector_type=m["connector_type"],
-        connector_settings=dict(m["connector_settings"] or {}),
+        connector_settings=parse_settings(m["connector_type"], m["connector_settings"] or {}),
         enabled=bool(m["enabled"]),
         timezone=m["timezone"],
         schedule=stored_schedule(m["schedule"] or {"kind": "manual"}),
@@ -46,7 +47,7 @@ def _to_values(org: OrgConfig) -> dict[str, Any]:
     return {
         "name": org.name,
         "connector_type": org.connector_type,
-        "connector_settings": org.connector_settings,
+        "connector_settings": org.connector_settings.stored(),
         "enabled": org.enabled,
         "timezone": org.timezone,
         "schedule": org.schedule.to_spec(),

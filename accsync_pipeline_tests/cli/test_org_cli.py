@@ -213,7 +213,7 @@ def test_set_changes_settings_and_reports_nothing_to_change(
         ).exit_code
         == 0
     )
-    assert saved_orgs()[0].connector_settings == xledger_settings(xledger_sandbox, max_concurrency=2)
+    assert saved_orgs()[0].connector_settings.stored() == xledger_settings(xledger_sandbox, max_concurrency=2)
     result = accsync("org", "set", "bf")
     assert result.exit_code == 1 and "nothing to change" in result.stderr
     result = accsync("org", "set", "bf", "--setting", "max_concurrency=99")

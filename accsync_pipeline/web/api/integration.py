@@ -57,7 +57,7 @@ def integration_out(org: OrgConfig, dagster: str | None = None) -> IntegrationOu
         name=org.name,
         connector_type=org.connector_type,
         enabled=org.enabled,
-        connector_settings=org.connector_settings,
+        connector_settings=org.connector_settings.stored(),
         secret_variables=secret_fields,
         dagster=dagster,
     )

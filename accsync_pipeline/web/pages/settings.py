@@ -148,7 +148,7 @@ def settings_page(request: Request, org_id: str, user: PageUser, engine: PageEng
         return not_found(request, user, engine)
     context = {
         "org": org,
-        "fields": setting_fields(org.connector_type, org.connector_settings),
+        "fields": setting_fields(org.connector_type, org.connector_settings.stored()),
         "alert_fields": ALERT_FIELDS,
         "auto_retry_fields": AUTO_RETRY_FIELDS,
         "alert_limits": ALERT_LIMITS,
