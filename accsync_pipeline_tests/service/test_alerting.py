@@ -188,7 +188,11 @@ def test_records_failing_with_their_alerts_open_still_count_towards_the_platform
             for k in range(3):
                 fail(conn, org_id, failing[org_id], NOW + timedelta(minutes=k))
         report = evaluate_alerts(conn, NOW + timedelta(minutes=5))
-        assert sorted(report.opened) == ["consecutive_failures:a:A-0", "consecutive_failures:b:B-0", "platform"]
+        assert sorted(report.opened) == [
+            "consecutive_failures:a:A-0",
+            "consecutive_failures:b:B-0",
+            "platform",
+        ]
         # Nothing changed: the open per-record alerts are not read again, and the platform alert holds.
         quiet = evaluate_alerts(conn, NOW + timedelta(minutes=10))
         assert (quiet.opened, quiet.cleared, quiet.notifications_written) == ((), (), 0)
