@@ -234,7 +234,8 @@ def measure_export(url: str, home: Path, records: int) -> bool:
     )
     print(
         f"  {figures['seconds']:.1f} s  {rate:,.0f} records/s (goal >= {0.8 * BC_SUSTAINED:,.0f})  "
-        f"posted {posted:,}  write_results {figures['write_seconds']:.1f} s in {figures['flushes']} flushes  "
+        f"posted {posted:,}  write_results {figures['write_seconds']:.1f} s in {figures['flushes']} flushes "
+        "(on the writing thread, beside the sending)  "
         f"peak RSS {figures['peak_rss_mib']:.0f} MiB  {'met' if met else 'NOT met'}"
     )
     return bool(met)
