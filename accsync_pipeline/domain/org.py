@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from accsync_pipeline.connectors.settings import ConnectorSettings, parse_settings
 from accsync_pipeline.domain.records import RecordType
 from accsync_pipeline.domain.schedule import ManualSchedule, StoredSchedule
+
+if TYPE_CHECKING:  # the settings models import pydantic: only code that parses settings loads it
+    from accsync_pipeline.connectors.settings import ConnectorSettings
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
 ALL_RECORD_TYPES: tuple[str, ...] = tuple(t.value for t in RecordType)
@@ -72,6 +75,8 @@ class OrgConfig:
         # A type name given as text (a stored row, a test) becomes the enum; an unknown one is refused.
         object.__setattr__(self, "connector_type", ConnectorType(self.connector_type))
         if isinstance(self.connector_settings, Mapping):  # as stored or as given: parsed here, once
+            from accsync_pipeline.connectors.settings import parse_settings
+
             object.__setattr__(
                 self, "connector_settings", parse_settings(self.connector_type, self.connector_settings)
             )

@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.connectors.settings import parse_settings
 from accsync_pipeline.domain.org import AlertThresholds, AutoRetrySettings, OrgConfig, RetrySettings
 from accsync_pipeline.domain.schedule import stored_schedule
 from accsync_pipeline.store.schema import organizations
@@ -21,6 +20,10 @@ class UnknownOrganization(LookupError):
 
 
 def _from_row(row: sa.Row[Any]) -> OrgConfig:
+    # Imported here: the settings models load pydantic, which commands that only read other
+    # tables (notifications, history) need not pay for at start.
+    from accsync_pipeline.connectors.settings import parse_settings
+
     m = row._mapping
     return OrgConfig(
         org_id=m["org_id"],
