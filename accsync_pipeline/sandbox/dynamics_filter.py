@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from accsync_pipeline.sandbox.dynamics_journal import LineError
 
-_QUOTED = r"'((?:[^']|'')*)'"
+# A quoted value, '' standing for one quote; unrolled, so a run of other characters is one step.
+_QUOTED = r"'([^']*(?:''[^']*)*)'"
 _TERM = re.compile(rf"\s*\(?\s*(\w+)\s+eq\s+{_QUOTED}\s*\)?\s*")
 _OR = re.compile(r"or\b")
 _STARTSWITH = re.compile(rf"\s*startswith\(\s*(\w+)\s*,\s*{_QUOTED}\s*\)\s*")
@@ -23,7 +24,7 @@ _IN = re.compile(rf"\s*\(?\s*(\w+)\s+in\s+\(((?:\s*{_QUOTED}\s*,?)*)\)\s*\)?\s*"
 # The whole of an `eq … or …` chain in one pattern, then its terms in one scan: a lookup of
 # thousands of keys is parsed in C, not term by term. `_eq_chain` reads what this refuses,
 # to say why.
-_TERM_TEXT = r"\s*\(?\s*\w+\s+eq\s+'(?:[^']|'')*'\s*\)?\s*"
+_TERM_TEXT = r"\s*\(?\s*\w+\s+eq\s+'[^']*(?:''[^']*)*'\s*\)?\s*"
 _CHAIN = re.compile(rf"{_TERM_TEXT}(?:or\b{_TERM_TEXT})*")
 _FIELD_AND_VALUE = re.compile(rf"(\w+)\s+eq\s+{_QUOTED}")
 
