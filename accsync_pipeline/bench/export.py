@@ -48,6 +48,7 @@ class Measured:
     seconds: float
     peak_rss_mib: float
     requests: int = 0  # every API request the sandbox answered, lookups included
+    postings_requests: int = 0  # of which requests that posted
 
     @property
     def rate(self) -> float:
@@ -118,7 +119,11 @@ def measure(system: str, base_url: str, count: int, naive: bool = False) -> Meas
         [*command, *(["--naive"] if naive else [])], check=True, capture_output=True, text=True
     )
     stats = httpx.get(f"{base_url}/_sandbox/stats").json()
-    result = Measured(**json.loads(output.stdout.strip().splitlines()[-1]), requests=stats["requests"])
+    result = Measured(
+        **json.loads(output.stdout.strip().splitlines()[-1]),
+        requests=stats["requests"],
+        postings_requests=stats["postings_requests"],
+    )
     lines = stats["postings"]
     per_record = 2 if system == "xledger" else 1
     if result.posted != count or lines != count * per_record:
@@ -183,7 +188,8 @@ def report(system: str) -> bool:
         print(
             f"  {run.records:>6} records: {run.seconds:6.1f} s  {run.rate:8.0f} records/s  "
             f"ceiling {limit:6.0f}/s ({binding})  {ratio:5.0%}  peak RSS {run.peak_rss_mib:.0f} MiB  "
-            f"{run.requests} requests, lookups included"
+            f"{run.requests} requests ({run.postings_requests} posting, "
+            f"{run.requests - run.postings_requests} lookup)"
         )
     naive_limit = 1000 / LATENCY_MS
     if system == "xledger":  # the paced client never exceeds the burst rate
@@ -211,8 +217,12 @@ def main() -> None:
         system, base_url, count = args.worker
         worker(system, base_url, int(count), args.naive)
         return
+    # Sandbox and exporter share this machine's cores with whatever else runs: say how busy it was.
+    before = os.getloadavg()
     results = [report(system) for system in ("xledger", "dynamics") if args.only in (None, system)]
     print("\ntarget (>= 80% of the ceiling):", "met" if all(results) else "NOT met")
+    after = os.getloadavg()
+    print(f"load average (1 min) {before[0]:.2f} before, {after[0]:.2f} after, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
