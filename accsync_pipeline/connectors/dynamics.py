@@ -6,7 +6,8 @@ Batches go without `Isolation: snapshot`, so each line succeeds or fails on its 
 Amounts go as exact JSON numbers, the documented form (`dynamics_json`).
 
 Lookups search journal lines and posted general ledger entries, packed as GETs into
-`$batch` requests (`dynamics_lookup`): about 70 GETs, one `$batch`, for 1,000 records.
+`$batch` requests (`dynamics_lookup`): about 75 GETs, one `$batch`, for 1,000 records
+with hashed or upper-case keys, twice that when their legacy keys are asked for too.
 Keys are compared upper-cased, as BC stores Code fields. The error code for an unknown
 company or journal could not be verified against a real tenant.
 """
