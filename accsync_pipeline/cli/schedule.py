@@ -14,13 +14,7 @@ import click
 
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.domain.schedule import (
-    DEFAULT_TIMEZONE,
-    ScheduleError,
-    describe,
-    next_runs,
-    validate_cron,
-)
+from accsync_pipeline.domain.schedule import DEFAULT_TIMEZONE, stored_schedule, view_schedule
 
 if TYPE_CHECKING:
     from accsync_pipeline.service.schedule_overview import ScheduleOverview
@@ -58,13 +52,11 @@ def describe_command(expression: str, timezone: str, count: int, after: str | No
     The run times are the ones Dagster's scheduler will launch, clock changes included.
     """
     start = _parse_after(after)
-    try:
-        cron = validate_cron(expression)
-        description = describe(cron, timezone)
-        runs = next_runs(cron, timezone, start, count)
-    except ScheduleError as e:
+    view = view_schedule(stored_schedule({"kind": "custom", "cron": expression}), timezone, start, count)
+    cron, description, runs = view.cron, view.description, view.next_runs
+    if view.problem is not None:
         if not as_json:
-            raise UserError(f"invalid schedule '{expression}': {e}") from None
+            raise UserError(f"invalid schedule '{expression}': {view.problem}")
         # Same keys as a valid answer, so a caller can read `valid` and `error` without special cases.
         echo_json(
             {
@@ -75,10 +67,10 @@ def describe_command(expression: str, timezone: str, count: int, after: str | No
                 "description": None,
                 "next_runs": [],
                 "next_runs_utc": [],
-                "error": str(e),
+                "error": view.problem,
             }
         )
-        raise click.exceptions.Exit(1) from None
+        raise click.exceptions.Exit(1)
     if as_json:
         echo_json(
             {
