@@ -191,13 +191,15 @@ def test_postgres_reads_one_orgs_state_rows_by_its_org_index(postgres_engine: En
 def test_the_pending_list_and_the_next_sync_read_by_id_from_the_queue_the_records_a_full_scan_finds(
     engine: Engine,
 ) -> None:
-    from accsync_pipeline.domain.org import OrgConfig
+    from accsync_pipeline.connectors.settings import parse_settings
+    from accsync_pipeline.domain.org import ConnectorType, OrgConfig
     from accsync_pipeline.store import orgs as org_store
     from accsync_pipeline.store import record_search as rs
     from accsync_pipeline.store.schema import approved_records
 
+    settings = parse_settings(ConnectorType.DYNAMICS, {})
     with engine.begin() as conn:
-        org_store.insert_org(conn, OrgConfig("hlf", "HLF", "dynamics", {}), NOW)
+        org_store.insert_org(conn, OrgConfig("hlf", "HLF", ConnectorType.DYNAMICS, settings), NOW)
         ids = add_sources(conn, "hlf", 12, updated_at=NOW - timedelta(days=2))
         records.intake(conn, "hlf", NOW - timedelta(days=1))
         # Exported, failed and due, skipped; then a failure not due yet, and two left pending.
