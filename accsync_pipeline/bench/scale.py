@@ -268,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
             f"generated in {sum(steps.values()):.0f} s: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items())
         )
+    else:
+        # An earlier run's export left 50,000 records approved at one instant, all after its
+        # intake mark's margin: every all-orgs count would read them. Not part of the data set.
+        with engine.begin() as conn:
+            bench_data.replace_source_rows(conn, scale_data.EXPORT_ORG, 0, datetime.now(UTC))
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in scale_data.counts(engine).items()))
     with tempfile.TemporaryDirectory() as tmp:
         home = _dagster_home(Path(tmp), args.dagster_url)
