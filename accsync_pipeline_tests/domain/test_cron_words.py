@@ -99,12 +99,14 @@ def test_names_question_marks_and_steps_come_back_in_normal_form(expression: str
         ("0 2 29 2 *", "At 02:00, on day 29 of the month, only in February (UTC; only in leap years)"),
         (
             "0 2 29 1-2 *",
-            "At 02:00, on day 29 of the month, January through February (UTC; skipped in months without a 29th)",
+            "At 02:00, on day 29 of the month, January through February "
+            "(UTC; skipped in months without a 29th)",
         ),
         ("0 2 28 2 *", "At 02:00, on day 28 of the month, only in February (UTC)"),
         (
             "0 2 29,30,31 * *",
-            "At 02:00, on day 29, 30, and 31 of the month (UTC; no run on the 29th, 30th or 31st in months without that day)",
+            "At 02:00, on day 29, 30, and 31 of the month "
+            "(UTC; no run on the 29th, 30th or 31st in months without that day)",
         ),
         (
             "0 2 15,31 * *",
@@ -112,7 +114,8 @@ def test_names_question_marks_and_steps_come_back_in_normal_form(expression: str
         ),
         (
             "0 2 31 * 1",
-            "At 02:00, on day 31 of the month, or on Monday (UTC; no run on the 31st in months without that day)",
+            "At 02:00, on day 31 of the month, or on Monday "
+            "(UTC; no run on the 31st in months without that day)",
         ),
         ("0 2 1 * *", "At 02:00, on day 1 of the month (UTC)"),
     ],
@@ -214,7 +217,7 @@ def test_an_nth_weekday_has_one_hash() -> None:
 
 
 def test_a_timezone_sent_as_a_list_is_refused_as_unknown() -> None:
-    with pytest.raises(ScheduleError, match="^unknown timezone"):
+    with pytest.raises(ScheduleError, match=r"^unknown timezone"):
         validate_timezone(["Europe/Oslo"])  # type: ignore[arg-type]
 
 
@@ -224,7 +227,13 @@ class _NoOffset(tzinfo):
     def utcoffset(self, dt: datetime | None) -> timedelta | None:
         return None
 
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
 
 def test_an_instant_whose_zone_has_no_offset_is_refused_as_naive() -> None:
-    with pytest.raises(ValueError, match="^after must be timezone-aware$"):
+    with pytest.raises(ValueError, match=r"^after must be timezone-aware$"):
         next_runs("0 2 * * *", "UTC", datetime(2026, 1, 1, tzinfo=_NoOffset()), 1)
