@@ -58,7 +58,7 @@ def read_facts(
     errors = alert_store.recent_errors(conn, now)
     overdue = alert_store.overdue_pending(conn, now)
     facts = []
-    for org in org_store.list_orgs(conn):
+    for org in alert_store.alerted_orgs(conn):
         overdue_count, oldest = overdue.get(org.org_id, (0, None))
         facts.append(
             OrgFacts(
@@ -184,7 +184,8 @@ def check_alerts(engine: Engine, instance: dg.DagsterInstance, now: datetime) ->
     """Evaluate the alert rules once, with failed runs from Dagster's history (the sensor and the CLI)."""
     with engine.connect() as conn:
         windows = {
-            o.org_id: now - timedelta(hours=o.alerts.error_window_hours) for o in org_store.list_orgs(conn)
+            o.org_id: now - timedelta(hours=o.alerts.error_window_hours)
+            for o in alert_store.alerted_orgs(conn)
         }
     failed_runs = failed_runs_since_success(instance, windows)
     with engine.begin() as conn:

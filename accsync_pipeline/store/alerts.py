@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from accsync_pipeline.domain.alerts import ActiveAlert, AlertOpening, FailingRecord, Rule
+from accsync_pipeline.domain.org import AlertThresholds
 from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.store.schema import (
     alert_state,
@@ -34,6 +35,33 @@ M = org_intake_marks
 # A record still owes an export while it is in one of these; manual retry makes a failed record
 # pending without resetting its failures, and that must not count as resolved.
 UNEXPORTED = (SyncStatus.FAILED, SyncStatus.PENDING, SyncStatus.IN_FLIGHT)
+
+
+@dataclass(frozen=True)
+class AlertedOrg:
+    """What the alert rules need of an org: no connector settings, which are costly to read."""
+
+    org_id: str
+    name: str
+    enabled: bool
+    alerts: AlertThresholds
+
+
+def alerted_orgs(conn: sa.Connection) -> list[AlertedOrg]:
+    """Every org with its alert thresholds, ordered by org id."""
+    query = sa.select(
+        ORG.c.org_id,
+        ORG.c.name,
+        ORG.c.enabled,
+        ORG.c.alert_consecutive_failures,
+        ORG.c.alert_error_threshold,
+        ORG.c.alert_error_window_hours,
+        ORG.c.alert_pending_hours,
+    ).order_by(ORG.c.org_id)
+    return [
+        AlertedOrg(org_id, name, bool(enabled), AlertThresholds(*thresholds))
+        for org_id, name, enabled, *thresholds in conn.execute(query)
+    ]
 
 
 class AlertStateConflict(RuntimeError):
