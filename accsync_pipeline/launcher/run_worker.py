@@ -86,6 +86,7 @@ def execute_run(serialized_args: str) -> None:
     """
     from dagster._cli.api import _execute_run_command_body
     from dagster._cli.utils import get_instance_for_cli
+    from dagster._core.storage.dagster_run import DagsterRunStatus
     from dagster._grpc.types import ExecuteRunArgs
     from dagster._serdes import deserialize_value
     from dagster._utils.interrupts import capture_interrupts, setup_interrupt_handlers
@@ -96,6 +97,11 @@ def execute_run(serialized_args: str) -> None:
         args = deserialize_value(serialized_args, ExecuteRunArgs)
         with get_instance_for_cli(instance_ref=args.instance_ref) as instance:
             instance.add_run_tags(args.run_id, RunWorker.this_process().as_tag())
+            run = instance.get_run_by_id(args.run_id)
+            if run is not None and run.status == DagsterRunStatus.CANCELING:
+                # Cancel came between the launch and the tag above, with no process to signal.
+                instance.report_run_canceled(run, message="Canceled before its run worker started.")
+                return
             _execute_run_command_body(args.run_id, instance, _discard, set_exit_code_on_failure=False)
     sys.stdout.flush()
 

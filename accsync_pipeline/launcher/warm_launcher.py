@@ -32,6 +32,7 @@ from dagster._config.config_schema import UserConfigSchema
 from dagster._core.launcher import DefaultRunLauncher, LaunchRunContext
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import serialize_value
 from dagster._serdes.config_class import ConfigurableClassData
@@ -145,9 +146,12 @@ class WarmRunLauncher(DefaultRunLauncher):
         if not run or run.is_finished:
             return False
         worker = RunWorker.from_tags(run.tags)
-        if worker is None:
+        if worker is None and GRPC_INFO_TAG in run.tags:
             return bool(super().terminate(run_id))  # type: ignore[no-untyped-call]
         self._instance.report_run_canceling(run)
+        if worker is None:
+            # Forked but not yet started: the worker sees CANCELING before it runs anything.
+            return True
         if not worker.on_this_host or not worker.is_alive():
             self._instance.report_engine_event(
                 f"The run worker (pid {worker.pid}) could not be signalled: it is gone or on another host.",

@@ -33,6 +33,9 @@ from accsync_pipeline_tests.sandbox_fixtures import dynamics_settings
 
 pytestmark = pytest.mark.slow
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+# A sync that lasts long enough (about 15 batches of 100, a second each) to be caught mid-export.
+SLOW_RECORDS = 1500
+SLOW_MS = 1000
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -138,9 +141,9 @@ def test_cancel_stops_the_worker_and_ends_the_run_canceled(
     dagster_stack: DagsterStack,  # noqa: F811
     dynamics_sandbox: RunningSandbox,
 ) -> None:
-    dynamics_sandbox.set_faults(latency_ms=300)
+    dynamics_sandbox.set_faults(latency_ms=SLOW_MS)
     try:
-        engine, run_id = start_sync(dagster_stack, dynamics_sandbox, "warmcancel", 400)
+        engine, run_id = start_sync(dagster_stack, dynamics_sandbox, "warmcancel", SLOW_RECORDS)
         wait_for(lambda: exporting(engine, "warmcancel"), 90, "the export to be under way")
         worker = worker_of(dagster_stack, run_id)
         assert worker is not None and worker.is_alive()
@@ -160,9 +163,9 @@ def test_a_killed_worker_is_seen_by_run_monitoring_and_the_org_freed(
     dagster_stack: DagsterStack,  # noqa: F811
     dynamics_sandbox: RunningSandbox,
 ) -> None:
-    dynamics_sandbox.set_faults(latency_ms=300)
+    dynamics_sandbox.set_faults(latency_ms=SLOW_MS)
     try:
-        engine, run_id = start_sync(dagster_stack, dynamics_sandbox, "warmkill", 400)
+        engine, run_id = start_sync(dagster_stack, dynamics_sandbox, "warmkill", SLOW_RECORDS)
         wait_for(lambda: exporting(engine, "warmkill"), 90, "the export to be under way")
         worker = worker_of(dagster_stack, run_id)
         assert worker is not None
