@@ -5,7 +5,9 @@ once by its key; nothing in the ledger may carry one of our keys without a match
 record. Keys are compared without regard to case (Business Central upper-cases Code fields),
 and a record may be held under either of its keys (Business Central keeps the idempotency key
 on journal lines and only the document number on posted entries), so its postings are summed
-over both.
+over both. A record sent by an older accsync may stand under its legacy keys
+(`LedgerKeys.legacy_idempotency_key`), which count as its own unless another record could claim
+them (`records_by_key`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from accsync_pipeline.domain.records import LedgerKeys
+from accsync_pipeline.domain.records import LedgerKeys, records_by_key
 
 # What every key accsync writes starts with (see `idempotency_key` and `document_number`).
 KEY_PREFIX = "accsync-"
@@ -82,13 +84,12 @@ def reconcile(
     Holdings of `in_transit` records (in flight: sent, answer not yet written) are no finding;
     the stuck-in-flight check and the next sync's lookup deal with those.
     """
-    by_key: dict[str, LedgerKeys] = {}
-    expected = 0
-    for keys in exported:
-        expected += 1
-        by_key[keys.idempotency_key.upper()] = keys
-        by_key[keys.document_number.upper()] = keys
-    transit = {k.upper() for t in in_transit for k in (t.idempotency_key, t.document_number)}
+    records = {keys.record_id: keys for keys in exported}
+    listed = list(records.values())
+    owners = records_by_key(listed) | records_by_key(listed, documents=True)
+    by_key = {key: records[record_id] for key, record_id in owners.items()}
+    expected = len(records)
+    transit = {k.upper() for t in in_transit for k in all_keys(t)}
     postings: dict[str, int] = {}
     places: dict[str, set[str]] = {}
     unknown: dict[str, tuple[int, set[str]]] = {}
@@ -104,11 +105,7 @@ def reconcile(
             count, where = unknown.get(key, (0, set()))
             unknown[key] = (count + holding.postings, where | {holding.place})
     findings: list[Finding] = []
-    seen: set[str] = set()
-    for keys in by_key.values():
-        if keys.record_id in seen:
-            continue
-        seen.add(keys.record_id)
+    for keys in listed:
         count = postings.get(keys.record_id, 0)
         if count == 0:
             detail = "marked exported, not in the ledger"
@@ -135,6 +132,12 @@ def reconcile(
         findings.append(Finding("unknown", key, record_id, count, detail + _places(where)))
     findings.sort(key=lambda f: (f.kind, f.key))
     return Reconciliation(expected=expected, held=held, findings=tuple(findings))
+
+
+def all_keys(keys: LedgerKeys) -> tuple[str, ...]:
+    """Every key a ledger may hold the record under, legacy ones included."""
+    legacy = (keys.legacy_idempotency_key, keys.legacy_document_number)
+    return (keys.idempotency_key, keys.document_number, *(k for k in legacy if k is not None))
 
 
 def _places(places: set[str]) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.connectors.errors import ConnectorError
 from accsync_pipeline.domain.alert_model import status_link, title_text
-from accsync_pipeline.domain.reconcile import Finding, Holding, Reconciliation, reconcile
+from accsync_pipeline.domain.reconcile import Finding, Holding, Reconciliation, all_keys, reconcile
 from accsync_pipeline.domain.records import LedgerKeys, SyncStatus
 from accsync_pipeline.store import org_state
 from accsync_pipeline.store import reconciliations as reconciliation_store
@@ -81,6 +81,7 @@ class _Expected:
 
 def _expected(conn: sa.Connection, org_id: str) -> _Expected:
     found = _Expected()
+    legacy: list[tuple[str, tuple[str, str]]] = []
     for keys, status, record_type in org_state.record_keys(conn, org_id):
         found.types[keys.record_id] = record_type
         if status == SyncStatus.EXPORTED:
@@ -90,6 +91,10 @@ def _expected(conn: sa.Connection, org_id: str) -> _Expected:
         else:
             found.others[keys.idempotency_key.upper()] = (keys.record_id, status)
             found.others[keys.document_number.upper()] = (keys.record_id, status)
+            legacy.extend((key.upper(), (keys.record_id, status)) for key in all_keys(keys)[2:])
+    # A legacy key names a record only where it is no other record's current key.
+    for key, owner in legacy:
+        found.others.setdefault(key, owner)
     return found
 
 

@@ -74,3 +74,40 @@ def test_a_holding_of_a_record_still_in_flight_is_no_finding() -> None:
     in_flight = ledger_keys("acme", "F1")
     result = reconcile([], [Holding(in_flight.idempotency_key, "1")], in_transit=[in_flight])
     assert result.clean and result.held == 1
+
+
+def test_a_record_sent_under_its_legacy_keys_by_an_older_accsync_is_held_not_missing() -> None:
+    # Ids with lower-case letters were keyed `accsync-{org}-{id}` / `AS-{id}` before keys were made
+    # unique under upper-casing; what an older accsync posted stands in the ledger under those.
+    line, posted = ledger_keys("acme", "r1"), ledger_keys("acme", "r2")
+    assert line.legacy_idempotency_key is not None and posted.legacy_document_number is not None
+    held = [
+        Holding(line.legacy_idempotency_key.upper(), "1", place="journalLines"),
+        Holding(posted.legacy_document_number.upper(), "2", place="generalLedgerEntries"),
+    ]
+    result = reconcile([line, posted], held)
+    assert result.clean, result.findings
+
+
+def test_a_record_held_under_both_its_legacy_and_current_key_is_duplicated() -> None:
+    record = ledger_keys("acme", "r1")
+    assert record.legacy_idempotency_key is not None
+    held = [Holding(record.legacy_idempotency_key, "1"), Holding(record.idempotency_key, "2")]
+    result = reconcile([record], held)
+    assert kinds(result) == {"duplicated": {"r1"}}
+
+
+def test_a_legacy_key_that_is_another_records_current_key_belongs_to_that_record() -> None:
+    # `r1`'s legacy key, upper-cased, is `R1`'s current key: a line under it is `R1`'s, never proof for `r1`.
+    lower, upper = ledger_keys("acme", "r1"), ledger_keys("acme", "R1")
+    assert lower.legacy_idempotency_key is not None
+    assert lower.legacy_idempotency_key.upper() == upper.idempotency_key.upper()
+    result = reconcile([lower, upper], [Holding(upper.idempotency_key.upper(), "1")])
+    assert kinds(result) == {"missing": {"r1"}}
+
+
+def test_legacy_keys_of_a_record_in_transit_are_no_finding() -> None:
+    record = ledger_keys("acme", "r9")
+    assert record.legacy_idempotency_key is not None
+    result = reconcile([], [Holding(record.legacy_idempotency_key, "1")], in_transit=[record])
+    assert result.clean
