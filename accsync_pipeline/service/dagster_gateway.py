@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
 from accsync_pipeline.service.dagster_home import dagster_instance
-from accsync_pipeline.service.in_process import InProcessLauncher
 from accsync_pipeline.service.launch import DagsterRunInfo, SyncLauncher, SyncRequest
 
 DAGSTER_URL_ENV = "ACCSYNC_DAGSTER_URL"
@@ -28,7 +27,6 @@ DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 __all__ = [
     "DAGSTER_URL_ENV",
     "GraphQLLauncher",
-    "InProcessLauncher",
     "SyncLauncher",
     "dagster_ui_url",
     "dagster_url",
@@ -85,4 +83,8 @@ def sync_launcher(
     url = dagster_url()
     if url:
         return GraphQLLauncher(url)
+    # Imported here: the job's definitions (every asset, connector and sensor module) are needed
+    # only to run a sync in this process, not by the processes that talk to a webserver.
+    from accsync_pipeline.service.in_process import InProcessLauncher
+
     return InProcessLauncher(instance(), engine)

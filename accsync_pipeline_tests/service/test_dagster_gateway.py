@@ -17,13 +17,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from accsync_pipeline.service.dagster_gateway import (
-    GraphQLLauncher,
-    InProcessLauncher,
-    dagster_ui_url,
-    sync_launcher,
-)
+from accsync_pipeline.service.dagster_gateway import GraphQLLauncher, dagster_ui_url, sync_launcher
 from accsync_pipeline.service.dagster_graphql import DagsterGraphQL
+from accsync_pipeline.service.in_process import InProcessLauncher
 from accsync_pipeline.service.launch import ACTIVE_STATUSES, TERMINAL_STATUSES, DagsterUnavailable
 
 
