@@ -1,30 +1,67 @@
-"""One Dagster schedule per organization, built from the accsync database when the code location loads.
+"""One Dagster schedule per distinct (cron, timezone) the orgs use, built when the code location loads.
 
-A schedule's tick reads the org's configuration again: an org switched to Manual, disabled,
-or given another time since the last reload is skipped with a reason the Dagster UI shows.
+A schedule's tick reads the organizations again and asks for one run per enabled org whose
+cron and timezone are its own *now*: an org moved from one cron to another that some org
+already uses needs no reload, and one switched to Manual or disabled is skipped. Only a cron
+no schedule has yet, or one no org uses any more, changes the set of schedules; the
+reconciliation sensor reloads the location then. The daemon stores state and evaluates ticks
+per schedule, so a thousand orgs on a few dozen times cost a few dozen schedules, not a thousand.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from accsync_pipeline.defs.jobs import sync_job
+from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.defs.resources import shared_engine
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import Trigger
 from accsync_pipeline.domain.run_tags import sync_run_tags
-from accsync_pipeline.domain.schedule import InvalidSchedule, ScheduleView, view_schedule
+from accsync_pipeline.domain.schedule import ScheduleView, Weekday, view_schedule
 from accsync_pipeline.store import orgs as org_store
 
 log = logging.getLogger(__name__)
 
+ScheduleKey = tuple[str, str]  # (cron in normal form, IANA timezone)
 
-def schedule_name(org_id: str) -> str:
-    return f"sync_{org_id}_schedule"
+_DAILY = re.compile(r"^(\d+) (\d+) \* \* \*$")
+_WEEKLY = re.compile(r"^(\d+) (\d+) \* \* ([0-6])$")
+_MONTHLY = re.compile(r"^(\d+) (\d+) (\d+|L) \* \*$")
+# Every character a cron in normal form may hold, as letters a Dagster name accepts; each maps
+# to its own word, so two crons never share a name.
+_CRON_WORDS = {" ": "_", "*": "x", ",": "and", "-": "to", "/": "every", "#": "nth", "L": "last"}
+_WEEKDAY_BY_CRON = {day.cron_number: day.value[:3] for day in Weekday}
+_NAMED_ORGS = 20  # a description is read in the UI: past this, the orgs are counted, not named
+
+
+def _timezone_words(timezone: str) -> str:
+    words = timezone.lower().replace("+", "_plus_").replace("-", "_minus_")
+    return re.sub(r"[^a-z0-9]+", "_", words).strip("_")
+
+
+def schedule_name(cron: str, timezone: str) -> str:
+    """A name an ops engineer reads in the Dagster UI: sync_daily_0200_europe_oslo, sync_weekly_fri_1600_…"""
+    if match := _DAILY.match(cron):
+        minute, hour = match.groups()
+        when = f"daily_{int(hour):02}{int(minute):02}"
+    elif match := _WEEKLY.match(cron):
+        minute, hour, weekday = match.groups()
+        when = f"weekly_{_WEEKDAY_BY_CRON[int(weekday)]}_{int(hour):02}{int(minute):02}"
+    elif match := _MONTHLY.match(cron):
+        minute, hour, day = match.groups()
+        on = "lastday" if day == "L" else f"day{int(day):02}"
+        when = f"monthly_{on}_{int(hour):02}{int(minute):02}"
+    else:
+        when = "cron_" + "".join(_CRON_WORDS.get(c, c) for c in cron)
+    return f"sync_{when}_{_timezone_words(timezone)}"
 
 
 def _view(org: OrgConfig) -> ScheduleView:
@@ -32,113 +69,191 @@ def _view(org: OrgConfig) -> ScheduleView:
     return view_schedule(org.schedule, org.timezone, datetime.now(UTC), 0)
 
 
-def tick_decision(org: OrgConfig | None, org_id: str, built_cron: str) -> dg.RunRequest | dg.SkipReason:
-    """What a tick does, given the org's configuration now."""
-    if org is None:
-        return dg.SkipReason(f"organization {org_id} no longer exists")
+def schedule_key(org: OrgConfig) -> ScheduleKey | None:
+    """The (cron, timezone) whose schedule runs the org, or None when no schedule should."""
+    cron = _view(org).cron if org.enabled else None
+    return None if cron is None else (cron, org.timezone)
+
+
+def _not_running_reason(org: OrgConfig, view: ScheduleView) -> str:
+    """Why an org that has no schedule key is not run by any schedule."""
     if not org.enabled:
-        return dg.SkipReason(f"{org_id}'s integration is disabled")
-    if isinstance(org.schedule, InvalidSchedule):
-        return dg.SkipReason(f"{org_id}'s stored schedule is invalid: {org.schedule.problem}")
-    cron = org.schedule.to_cron()
-    if cron is None:
-        return dg.SkipReason(f"{org_id} is set to Manual only")
-    if cron != built_cron:
-        return dg.SkipReason(
-            f"{org_id}'s schedule changed to '{cron}'; it takes effect when the location reloads"
-        )
-    return dg.RunRequest(partition_key=org_id, tags=sync_run_tags(org_id, Trigger.SCHEDULE.value))
+        return f"{org.org_id}'s integration is disabled"
+    if view.problem is not None:
+        return f"{org.org_id}'s stored schedule is invalid: {view.problem}"
+    return f"{org.org_id} is set to Manual only"
+
+
+@dataclass(frozen=True)
+class TickPlan:
+    """What one tick of one (cron, timezone) schedule does: the orgs it launches, and the others in words."""
+
+    due: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def plan_tick(orgs: Sequence[OrgConfig], key: ScheduleKey, served_at_load: Collection[str]) -> TickPlan:
+    """The orgs due at this tick, from their configuration now.
+
+    Skipped are the orgs this schedule served when the location loaded but no longer runs
+    (they moved, were disabled, set to Manual, or deleted), and every org whose stored
+    schedule cannot run at all: it belongs to no schedule, so each tick names it.
+    """
+    due: list[str] = []
+    skipped: list[str] = []
+    present = set()
+    for org in orgs:
+        present.add(org.org_id)
+        view = _view(org)
+        own = None if view.cron is None or not org.enabled else (view.cron, org.timezone)
+        if own == key:
+            due.append(org.org_id)
+        elif own is not None:
+            if org.org_id in served_at_load:
+                skipped.append(f"{org.org_id} now runs on {schedule_name(*own)}")
+        elif org.org_id in served_at_load or (org.enabled and view.problem is not None):
+            skipped.append(_not_running_reason(org, view))
+    skipped += [f"organization {o} no longer exists" for o in sorted(set(served_at_load) - present)]
+    return TickPlan(tuple(due), tuple(skipped))
+
+
+def _register_partitions(context: dg.ScheduleEvaluationContext, org_ids: Sequence[str]) -> None:
+    """Dagster refuses a whole tick whose run names an unknown partition: an org added since the
+    partitions sensor last ran would cost every org on its cron their runs. Add the missing ones."""
+    if context.instance_ref is None:
+        return
+    name = organization_partitions.name or "organization"
+    known = set(context.instance.get_dynamic_partitions(name))
+    missing = [o for o in org_ids if o not in known]
+    if missing:
+        context.instance.add_dynamic_partitions(name, missing)
 
 
 def _evaluation(
-    org_id: str, cron: str
-) -> Callable[[dg.ScheduleEvaluationContext], dg.RunRequest | dg.SkipReason]:
-    def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    key: ScheduleKey, served_at_load: Collection[str]
+) -> Callable[[dg.ScheduleEvaluationContext], Iterator[dg.RunRequest | dg.SkipReason]]:
+    def evaluate(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
         with shared_engine().connect() as conn:
-            org = org_store.find_org(conn, org_id)
-        decision = tick_decision(org, org_id, cron)
-        if isinstance(decision, dg.RunRequest) and context.scheduled_execution_time is not None:
-            # One run per tick, even if the daemon evaluates the tick twice.
-            key = f"{org_id}@{context.scheduled_execution_time.isoformat()}"
-            decision = dg.RunRequest(partition_key=org_id, tags=decision.tags, run_key=key)
-        return decision
+            orgs = org_store.list_orgs(conn)
+        plan = plan_tick(orgs, key, served_at_load)
+        if not plan.due:
+            yield dg.SkipReason("; ".join(["no organization runs on this schedule now", *plan.skipped]))
+            return
+        for reason in plan.skipped:
+            context.log.warning(f"not launched: {reason}")
+        _register_partitions(context, plan.due)
+        tick = context.scheduled_execution_time or datetime.now(UTC)
+        for org_id in plan.due:
+            # One run per org and tick, even if the daemon evaluates the tick twice.
+            yield dg.RunRequest(
+                partition_key=org_id,
+                tags=sync_run_tags(org_id, Trigger.SCHEDULE.value),
+                run_key=f"{org_id}@{tick.isoformat()}",
+            )
 
     return evaluate
 
 
-def org_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
-    view = _view(org)
-    if view.cron is None or not org.enabled:
-        return None
-    return dg.ScheduleDefinition(
-        name=schedule_name(org.org_id),
-        cron_schedule=view.cron,
-        execution_timezone=org.timezone,
-        job=sync_job,
-        execution_fn=_evaluation(org.org_id, view.cron),
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"{org.name}: {view.description}",
+def desired_schedules(orgs: Sequence[OrgConfig]) -> dict[ScheduleKey, tuple[str, ...]]:
+    """(cron, timezone) → the orgs on it, for every schedule Dagster should have now."""
+    wanted: dict[ScheduleKey, list[str]] = {}
+    for org in orgs:
+        key = schedule_key(org)
+        if key is not None:
+            wanted.setdefault(key, []).append(org.org_id)
+    return {key: tuple(org_ids) for key, org_ids in sorted(wanted.items())}
+
+
+def _description(key: ScheduleKey, org_ids: Sequence[str], orgs: Mapping[str, OrgConfig]) -> str:
+    cron, timezone = key
+    names = ", ".join(f"{orgs[o].name} ({o})" for o in org_ids[:_NAMED_ORGS])
+    more = f" and {len(org_ids) - _NAMED_ORGS} more" if len(org_ids) > _NAMED_ORGS else ""
+    words = _view(orgs[org_ids[0]]).description
+    return (
+        f"{words}: syncs every enabled organization whose schedule is '{cron}' in {timezone}, "
+        f"read at each tick. When the location loaded ({len(org_ids)}): {names}{more}."
     )
 
 
-def _safe_schedule(org: OrgConfig) -> dg.ScheduleDefinition | None:
-    """One org's schedule; a stored row Dagster cannot use costs that org its schedule, never the others'."""
+def key_schedule(
+    key: ScheduleKey, org_ids: Sequence[str], orgs: Mapping[str, OrgConfig], name: str | None = None
+) -> dg.ScheduleDefinition:
+    cron, timezone = key
+    return dg.ScheduleDefinition(
+        name=name or schedule_name(cron, timezone),
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        job=sync_job,
+        execution_fn=_evaluation(key, frozenset(org_ids)),
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=_description(key, org_ids, orgs),
+    )
+
+
+def _unique_names(keys: Sequence[ScheduleKey]) -> dict[ScheduleKey, str]:
+    """Each key's name; zones that read alike once lower-cased get a digest (a duplicate fails the load)."""
+    names: dict[ScheduleKey, str] = {}
+    for key in keys:
+        name = schedule_name(*key)
+        if name in names.values():
+            name = f"{name}_{hashlib.sha256(' '.join(key).encode()).hexdigest()[:8]}"
+        names[key] = name
+    return names
+
+
+def _safe_schedule(
+    key: ScheduleKey, org_ids: Sequence[str], orgs: Mapping[str, OrgConfig], name: str
+) -> dg.ScheduleDefinition | None:
+    """One cron's schedule; one Dagster cannot build costs the orgs on that cron, never the others."""
     try:
-        return org_schedule(org)
+        return key_schedule(key, org_ids, orgs, name)
     except Exception as e:
-        log.error("accsync: schedule of %s not built: %s", org.org_id, type(e).__name__)
+        log.error("accsync: schedule for '%s' (%s) not built: %s", key[0], key[1], type(e).__name__)
         return None
 
 
-# What this load of the code location built: org → (cron, timezone). The reconciliation sensor
-# compares it with the database, so that a reload lost after a save (the admin service died,
-# Dagster was down) is made up within a minute instead of never.
-_built: dict[str, tuple[str, str]] = {}
+# What this load of the code location built. The reconciliation sensor compares it with the
+# database, so that a new cron saved while the reload was lost (the admin service died,
+# Dagster was down) gets its schedule within a minute instead of never.
+_built: dict[ScheduleKey, tuple[str, ...]] = {}
 
 
-def desired_schedules(orgs: list[OrgConfig]) -> dict[str, tuple[str, str]]:
-    """org → (cron, timezone) of every org that should have a Dagster schedule now."""
-    wanted: dict[str, tuple[str, str]] = {}
-    for org in orgs:
-        cron = _view(org).cron if org.enabled else None
-        if cron is not None:
-            wanted[org.org_id] = (cron, org.timezone)
-    return wanted
+def built_schedules() -> dict[ScheduleKey, tuple[str, ...]]:
+    """(cron, timezone) → the orgs it served, for each schedule the last load of the location built."""
+    return dict(_built)
 
 
-def schedule_drift(built: dict[str, tuple[str, str]], wanted: dict[str, tuple[str, str]]) -> list[str]:
-    """Orgs whose Dagster schedule differs from the database, in words; empty when they agree."""
+def schedule_drift(built: Collection[ScheduleKey], wanted: Mapping[ScheduleKey, Sequence[str]]) -> list[str]:
+    """Schedules Dagster lacks or has in excess, in words; empty when the set agrees with the database.
+
+    An org moved between two crons that both have a schedule is no drift: ticks read the orgs.
+    """
     drift = []
-    for org_id in sorted(built.keys() | wanted.keys()):
-        have, want = built.get(org_id), wanted.get(org_id)
-        if have == want:
-            continue
-        if want is None:
-            drift.append(f"{org_id}: Dagster has a schedule the database no longer has")
-        elif have is None:
-            drift.append(f"{org_id}: the database has a schedule Dagster does not ({want[0]}, {want[1]})")
-        else:
-            drift.append(
-                f"{org_id}: Dagster runs {have[0]} ({have[1]}), the database says {want[0]} ({want[1]})"
-            )
+    for key in sorted(set(built) | wanted.keys()):
+        name = schedule_name(*key)
+        if key not in wanted:
+            drift.append(f"{name}: no organization uses '{key[0]}' ({key[1]}) any more")
+        elif key not in built:
+            orgs = ", ".join(wanted[key])
+            drift.append(f"{name}: Dagster has no schedule for '{key[0]}' ({key[1]}), used by {orgs}")
     return drift
 
 
 def build_org_schedules() -> list[dg.ScheduleDefinition]:
-    """Schedules of every enabled org that has one. An unreadable database yields none, loudly."""
+    """One schedule per (cron, timezone) of the enabled orgs. An unreadable database yields none, loudly."""
     try:
         with shared_engine().connect() as conn:
             orgs = org_store.list_orgs(conn)
     except Exception as e:  # the location must still load so that ops can see the error in the UI
         log.error("accsync: cannot read organizations for schedules: %s", type(e).__name__)
         return []
-    schedules = [s for s in (_safe_schedule(o) for o in orgs) if s is not None]
-    built = {s.name: s for s in schedules}
+    by_id = {org.org_id: org for org in orgs}
+    wanted = desired_schedules(orgs)
+    names = _unique_names(list(wanted))
+    built = {key: _safe_schedule(key, org_ids, by_id, names[key]) for key, org_ids in wanted.items()}
     _built.clear()
-    _built.update(
-        {org_id: spec for org_id, spec in desired_schedules(orgs).items() if schedule_name(org_id) in built}
-    )
-    return schedules
+    _built.update({key: wanted[key] for key, schedule in built.items() if schedule is not None})
+    return [schedule for schedule in built.values() if schedule is not None]
 
 
 def _reload_location() -> str:
@@ -161,17 +276,18 @@ def _reload_location() -> str:
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Every 60 s: compares the per-org schedules this code location loaded with those stored in "
-        "accsync, and reloads the location when they differ (a schedule edited elsewhere)."
+        "Every 60 s: compares the sync schedules this code location loaded (one per cron and "
+        "timezone) with the crons the organizations use in accsync, and reloads the location "
+        "when a cron has no schedule or a schedule serves no organization."
     ),
 )
 def schedule_reconciliation_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    """Keeps Dagster's per-org schedules equal to the database: reloads the location when they differ."""
+    """Keeps Dagster's set of sync schedules equal to the crons in the database: reloads when they differ."""
     with shared_engine().connect() as conn:
         orgs = org_store.list_orgs(conn)
     drift = schedule_drift(_built, desired_schedules(orgs))
     if not drift:
-        return dg.SkipReason(f"{len(_built)} org schedules match the database")
+        return dg.SkipReason(f"{len(_built)} sync schedules cover every scheduled organization")
     context.log.warning("schedules differ from the database: " + "; ".join(drift))
     try:
         outcome = _reload_location()

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accsync_pipeline.cli import root
-from accsync_pipeline.defs.schedules import build_org_schedules, schedule_name
+from accsync_pipeline.defs.schedules import build_org_schedules, built_schedules, schedule_name
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.migrate import upgrade
 
@@ -47,8 +47,10 @@ def show(org_id: str = "bf") -> dict[str, Any]:
 
 
 def built(org_id: str = "bf") -> dg.ScheduleDefinition | None:
-    """The schedule Dagster gets when the code location loads now."""
-    return next((s for s in build_org_schedules() if s.name == schedule_name(org_id)), None)
+    """The schedule that runs the org when the code location loads now (one per cron and timezone)."""
+    schedules = {s.name: s for s in build_org_schedules()}
+    key = next((key for key, orgs in built_schedules().items() if org_id in orgs), None)
+    return None if key is None else schedules[schedule_name(*key)]
 
 
 def test_daily_schedule_is_saved_shown_and_built(bf: str) -> None:

@@ -10,7 +10,7 @@ from accsync_pipeline.definitions import build_definitions
 from accsync_pipeline.service import demo
 
 
-def test_definitions_load_validate_and_build_one_schedule_per_scheduled_org(
+def test_definitions_load_validate_and_build_one_schedule_per_cron_the_orgs_use(
     engine: Engine, accsync_env: str
 ) -> None:
     with engine.begin() as conn:
@@ -21,8 +21,8 @@ def test_definitions_load_validate_and_build_one_schedule_per_scheduled_org(
     assert "sync_job" in repo.job_names
     schedules = {s.name: (s.cron_schedule, s.execution_timezone) for s in repo.schedule_defs}
     assert schedules == {
-        "sync_hlf_schedule": ("0 2 * * *", "Europe/Oslo"),
-        "sync_blindeforbundet_schedule": ("0 16 * * 5", "Europe/Oslo"),
+        "sync_daily_0200_europe_oslo": ("0 2 * * *", "Europe/Oslo"),
+        "sync_weekly_fri_1600_europe_oslo": ("0 16 * * 5", "Europe/Oslo"),
         "ledger_checks_daily": ("30 5 * * *", "Europe/Oslo"),
     }
     assert {s.name for s in repo.sensor_defs} == {

@@ -1,4 +1,7 @@
-"""A reload lost after a saved schedule change heals: the reconciliation sensor sees the drift and reloads."""
+"""A new cron whose reload was lost heals: the reconciliation sensor sees it has no schedule and reloads.
+
+An org moving between two crons that both have a schedule is no drift: the ticks read the orgs.
+"""
 
 from __future__ import annotations
 
@@ -25,27 +28,36 @@ def org(org_id: str, **overrides: object) -> OrgConfig:
     return OrgConfig(**values)  # type: ignore[arg-type]
 
 
-def test_drift_names_each_org_whose_schedule_differs() -> None:
-    built = {"hlf": ("0 2 * * *", "Europe/Oslo"), "gone": ("0 3 * * *", "Europe/Oslo")}
+OSLO_0200 = ("0 2 * * *", "Europe/Oslo")
+OSLO_0400 = ("0 4 * * *", "Europe/Oslo")
+
+
+def test_drift_names_each_cron_without_a_schedule_and_each_schedule_without_an_org() -> None:
+    built = {OSLO_0200: ("hlf",), ("0 3 * * *", "Europe/Oslo"): ("gone",)}
     wanted = desired_schedules(
         [
             org("hlf", schedule={"kind": "daily", "time": "04:00"}),
             org("new"),
+            org("also_new"),
             org("off", enabled=False),
             org("manual", schedule={"kind": "manual"}),
             org("broken", schedule={"kind": "custom", "cron": "0 0 1 * 5#3"}),
             org("local", timezone="localtime"),
         ]
     )
-    assert wanted == {"hlf": ("0 4 * * *", "Europe/Oslo"), "new": ("0 2 * * *", "Europe/Oslo")}
-    drift = schedule_drift(built, wanted)
-    assert [line.split(":")[0] for line in drift] == ["gone", "hlf", "new"]
+    assert wanted == {OSLO_0200: ("new", "also_new"), OSLO_0400: ("hlf",)}
+    assert schedule_drift(built, wanted) == [
+        "sync_daily_0300_europe_oslo: no organization uses '0 3 * * *' (Europe/Oslo) any more",
+        "sync_daily_0400_europe_oslo: Dagster has no schedule for '0 4 * * *' (Europe/Oslo), used by hlf",
+    ]
     assert schedule_drift(wanted, wanted) == []
+    # Orgs trading places between two crons that both have a schedule: nothing to reload.
+    assert schedule_drift({OSLO_0200: ("hlf",), OSLO_0400: ("new",)}, wanted) == []
 
 
-def test_the_sensor_reloads_when_the_database_moved_on(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sensor_reloads_only_when_the_set_of_crons_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     reloads: list[str] = []
-    monkeypatch.setattr(schedules, "_built", {"hlf": ("0 2 * * *", "Europe/Oslo")})
+    monkeypatch.setattr(schedules, "_built", {OSLO_0200: ("hlf",), OSLO_0400: ("bf",)})
 
     def reload() -> str:
         reloads.append("x")
@@ -54,17 +66,18 @@ def test_the_sensor_reloads_when_the_database_moved_on(monkeypatch: pytest.Monke
     monkeypatch.setattr(schedules, "_reload_location", reload)
 
     class Orgs:
-        current = [org("hlf", schedule={"kind": "daily", "time": "04:00"})]
+        # hlf moved to bf's cron and bf to hlf's: both crons still have their schedule.
+        current = [org("hlf", schedule={"kind": "daily", "time": "04:00"}), org("bf")]
 
     monkeypatch.setattr("accsync_pipeline.store.orgs.list_orgs", lambda conn: Orgs.current)
     monkeypatch.setattr(schedules, "shared_engine", _FakeEngine)
     result = schedules.schedule_reconciliation_sensor(dg.build_sensor_context())
-    assert isinstance(result, dg.SkipReason) and "code location reloaded" in (result.skip_message or "")
-    assert reloads == ["x"]
-    Orgs.current = [org("hlf")]
-    result = schedules.schedule_reconciliation_sensor(dg.build_sensor_context())
     assert isinstance(result, dg.SkipReason)
-    assert "match the database" in (result.skip_message or "") and reloads == ["x"]
+    assert "cover every scheduled organization" in (result.skip_message or "") and reloads == []
+    Orgs.current = [org("hlf", schedule={"kind": "daily", "time": "05:00"}), org("bf")]
+    result = schedules.schedule_reconciliation_sensor(dg.build_sensor_context())
+    assert isinstance(result, dg.SkipReason) and "code location reloaded" in (result.skip_message or "")
+    assert "sync_daily_0500_europe_oslo" in (result.skip_message or "") and reloads == ["x"]
 
 
 class _FakeEngine:
