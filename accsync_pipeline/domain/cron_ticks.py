@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 # Monthly schedules on the 29th-31st do not run every month: no fast path for them.
 _MAX_DAY_WITH_MONTHLY_INTERVAL = 28
@@ -355,6 +355,8 @@ def schedule_ticks(start_timestamp: float, cron: str, timezone: str) -> Iterator
         elif numeric_minutes and all(wildcard[1:]):
             kind = _Kind.HOURLY
     if kind is None:
+        if _days_of_month_unreachable(parts):
+            raise CroniterBadDateError("failed to find next date")
         yield from _croniter_path(start_timestamp, cron, timezone)
         return
     minutes: list[int] = list(parts[0]) if numeric_minutes else []
@@ -381,6 +383,20 @@ def schedule_ticks(start_timestamp: float, cron: str, timezone: str) -> Iterator
     while True:
         date = step(date, on_boundary=True)
         yield date
+
+
+def _days_of_month_unreachable(parts: list[list[Any]]) -> bool:
+    """Dagster's vendored croniter finds no date when no listed day of the month occurs in any listed
+    month, even where a listed weekday would match (`* * 31 4 0`); croniter 7 runs on the weekdays.
+    Dagster's scheduler fails such a schedule, so this port fails it too."""
+    days, months = parts[2], parts[3]
+    if days == ["*"] or "l" in days:
+        return False
+    longest = max(
+        29 if m == 2 else calendar.monthrange(2025, m)[1]
+        for m in (range(1, 13) if months == ["*"] else months)
+    )
+    return all(isinstance(d, int) and d > longest for d in days)
 
 
 def _is_simple_cron(cron: str, date: datetime) -> bool:
