@@ -1,4 +1,9 @@
-"""Turns expected failures into one clear line on stderr and a non-zero exit, never a traceback."""
+"""Turns expected failures into one clear line on stderr and a non-zero exit, never a traceback.
+
+SQLAlchemy is not imported here: it takes a third of a second, which `--help` and the commands
+that never open the database would pay. A database error can only come from a process that has
+imported `store.engine` (and SQLAlchemy with it), so the handler imports them only then.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,8 @@ import sys
 from typing import NoReturn
 
 import click
-import sqlalchemy.exc
 
 from accsync_pipeline.service.errors import InvalidInput, ServiceError
-from accsync_pipeline.store.engine import DatabaseUnavailable, database_url, first_line, redact_url
 
 
 class UserError(click.ClickException):
@@ -27,6 +30,25 @@ def user_error(error: ServiceError) -> UserError:
     return UserError(str(error))
 
 
+def database_problem(error: Exception) -> str | None:
+    """The one line for an accsync database the CLI cannot use, or None for any other error."""
+    if "accsync_pipeline.store.engine" not in sys.modules:
+        return None  # nothing has touched the database
+    import sqlalchemy.exc  # loaded already, with store.engine
+
+    from accsync_pipeline.store.engine import DatabaseUnavailable, database_url, first_line, redact_url
+
+    if isinstance(error, DatabaseUnavailable):
+        return f"error: {error}"
+    if not isinstance(error, sqlalchemy.exc.DBAPIError):
+        return None
+    # OperationalError (unreachable, locked, no such table), DatabaseError (not a database file), ...
+    detail = first_line(error)
+    if "no such table" in detail or "does not exist" in detail:
+        detail += " (run `accsync db upgrade`)"
+    return f"error: cannot use the accsync database at {redact_url(database_url())}: {detail}"
+
+
 def run_cli(group: click.Group) -> NoReturn:
     try:
         result = group.main(standalone_mode=False)
@@ -36,18 +58,12 @@ def run_cli(group: click.Group) -> NoReturn:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except DatabaseUnavailable as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    except sqlalchemy.exc.DBAPIError as e:
-        # OperationalError (unreachable, locked, no such table), DatabaseError (not a database file), ...
-        detail = first_line(e)
-        if "no such table" in detail or "does not exist" in detail:
-            detail += " (run `accsync db upgrade`)"
-        click.echo(
-            f"error: cannot use the accsync database at {redact_url(database_url())}: {detail}", err=True
-        )
-        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as e:
+        line = database_problem(e)
+        if line is None:
+            raise
+        click.echo(line, err=True)
+        sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
