@@ -5,8 +5,10 @@ from __future__ import annotations
 from accsync_pipeline.domain.records import (
     MAX_DOCUMENT_NUMBER_LENGTH,
     MAX_IDEMPOTENCY_KEY_LENGTH,
+    ledger_keys,
     legacy_document_number,
     legacy_idempotency_key,
+    records_by_key,
 )
 
 
@@ -24,3 +26,11 @@ def test_a_legacy_document_number_that_just_fits_is_kept_readable_and_one_longer
     longer = legacy_document_number(record_id + "R")
     assert longer.startswith("AS-") and record_id not in longer
     assert len(longer) == MAX_DOCUMENT_NUMBER_LENGTH
+
+
+def test_a_record_without_a_legacy_key_does_not_hide_the_legacy_keys_of_the_records_after_it() -> None:
+    upper, lower = ledger_keys("hlf", "R1"), ledger_keys("hlf", "r2")
+    assert upper.legacy_idempotency_key is None and lower.legacy_idempotency_key == "accsync-hlf-r2"
+    by_key = records_by_key([upper, lower])
+    assert by_key["ACCSYNC-HLF-R2"] == "r2"
+    assert by_key[upper.idempotency_key.upper()] == "R1"
