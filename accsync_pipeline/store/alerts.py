@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from accsync_pipeline.domain.alerts import ActiveAlert, AlertOpening, FailingRecord, Rule
 from accsync_pipeline.domain.org import AlertThresholds
 from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.store.intake_backlog import backlog_by_org
 from accsync_pipeline.store.schema import (
     alert_state,
-    approved_records,
-    org_intake_marks,
     organizations,
     record_sync_state,
     sync_attempts,
@@ -30,7 +29,6 @@ from accsync_pipeline.store.types import UtcDateTime
 
 ORG = organizations
 S = record_sync_state
-M = org_intake_marks
 
 # A record still owes an export while it is in one of these; manual retry makes a failed record
 # pending without resetting its failures, and that must not count as resolved.
@@ -330,52 +328,16 @@ def overdue_pending(conn: sa.Connection, now: datetime) -> dict[str, tuple[int, 
     found: dict[str, tuple[int, datetime]] = {
         org_id: (int(count), oldest) for org_id, count, oldest in conn.execute(open_rows)
     }
-    src = approved_records
     # A failed record the app edited is open already (counted above); the rest were never
-    # taken in, or were skipped and edited since.
-    not_taken_in = sa.or_(
-        S.c.record_id.is_(None),
-        sa.and_(S.c.status == SyncStatus.SKIPPED, src.c.updated_at > S.c.source_updated_at),
-    )
-    enabled = ORG.c.enabled.is_(True)
-    late = [src.c.approved_at < cutoff.latest, src.c.approved_at < cutoff.per_org, not_taken_in, enabled]
-    for org_id, count, oldest in conn.execute(_after_intake_marks(conn, late)):
+    # taken in, or were skipped and edited since: kept per org by `intake_backlog`.
+    enabled = sa.select(ORG.c.org_id, ORG.c.alert_pending_hours).where(ORG.c.enabled.is_(True))
+    hours: dict[str, int] = {org_id: int(h) for org_id, h in conn.execute(enabled)}
+    for org_id, backlog in backlog_by_org(conn).items():
+        if org_id not in hours:
+            continue
+        count, oldest = backlog.not_taken_in_before(now - timedelta(hours=hours[org_id]))
+        if oldest is None:
+            continue
         known = found.get(org_id)
-        if known is None:
-            found[org_id] = (int(count), oldest)
-        else:
-            found[org_id] = (known[0] + int(count), min(known[1], oldest))
+        found[org_id] = (count, oldest) if known is None else (known[0] + count, min(known[1], oldest))
     return found
-
-
-def _after_intake_marks(conn: sa.Connection, where: list[sa.ColumnElement[bool]]) -> sa.CompoundSelect[Any]:
-    """Per org, (count, oldest approval) of source rows after its intake mark (all rows without one)."""
-    src = approved_records
-    marks = dict(
-        conn.execute(
-            sa.select(ORG.c.org_id, M.c.recount_after).select_from(
-                ORG.outerjoin(M, M.c.org_id == ORG.c.org_id)
-            )
-        ).all()
-    )
-    marked = [after for after in marks.values() if after is not None]
-    unmarked = sorted(org_id for org_id, after in marks.items() if after is None)
-    columns = (src.c.org_id, sa.func.count(), sa.func.min(src.c.approved_at))
-    state = sa.and_(S.c.record_id == src.c.record_id, S.c.org_id == src.c.org_id)
-    after_mark = (
-        sa.select(*columns)
-        .select_from(
-            src.join(M, sa.and_(M.c.org_id == src.c.org_id, src.c.updated_at > M.c.recount_after))
-            .join(ORG, ORG.c.org_id == src.c.org_id)
-            .outerjoin(S, state)
-        )
-        .where(src.c.updated_at > min(marked, default=datetime.max.replace(tzinfo=UTC)), *where)
-        .group_by(src.c.org_id)
-    )
-    never = (
-        sa.select(*columns)
-        .select_from(src.join(ORG, ORG.c.org_id == src.c.org_id).outerjoin(S, state))
-        .where(src.c.org_id.in_(unmarked), *where)
-        .group_by(src.c.org_id)
-    )
-    return sa.union_all(after_mark, never)

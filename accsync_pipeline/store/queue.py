@@ -399,6 +399,14 @@ def record_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[st
             counts[org_id]["pending"] += int(count)
         elif status == SyncStatus.FAILED:
             counts[org_id]["failed"] += int(count)
+    if org_ids is None:
+        # Every org: the backlog read once and reused while unchanged (`intake_backlog`).
+        from accsync_pipeline.store.intake_backlog import backlog_by_org
+
+        for org_id, backlog in backlog_by_org(conn).items():
+            counts[org_id]["pending"] += backlog.total
+            counts[org_id]["failed"] -= backlog.failed_reopened
+        return dict(counts)
     for org_id, _, status, _, _, count in awaiting_intake_counts(conn, org_ids):
         counts[org_id]["pending"] += count
         if status == SyncStatus.FAILED:
