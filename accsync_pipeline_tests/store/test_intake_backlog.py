@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.connectors.settings import parse_settings
+from accsync_pipeline.domain.org import ConnectorType, OrgConfig
 from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.store import alerts as alert_store
 from accsync_pipeline.store import intake_backlog, queue, records
@@ -75,13 +76,13 @@ def step(engine: Engine, change: Callable[[sa.Connection], object]) -> None:
 
 def test_the_kept_backlog_equals_a_full_scan_after_every_kind_of_change(engine: Engine) -> None:
     intake_backlog.forget()
-    for org in ("a", "b"):
-        step(
-            engine,
-            lambda conn, org=org: org_store.insert_org(
-                conn, OrgConfig(org, org.upper(), "dynamics", {}), NOW
-            ),
-        )
+    settings = parse_settings(ConnectorType.DYNAMICS, {})
+
+    def add_orgs(conn: sa.Connection) -> None:
+        for org in ("a", "b"):
+            org_store.insert_org(conn, OrgConfig(org, org.upper(), ConnectorType.DYNAMICS, settings), NOW)
+
+    step(engine, add_orgs)
     step(engine, lambda conn: add_sources(conn, "a", 6, prefix="a", approved_at=OLD, updated_at=OLD))
     step(engine, lambda conn: add_sources(conn, "b", 3, prefix="b"))  # never taken in: every row counts
     step(engine, lambda conn: records.intake(conn, "a", NOW))
