@@ -35,7 +35,7 @@ def _resources() -> dict[str, object]:
 
 @dg.definitions
 def build_definitions() -> dg.Definitions:
-    """The code location, built when Dagster loads it: per-org schedules come from the accsync database."""
+    """The code location, built when Dagster loads it: sync schedules come from the accsync database."""
     return dg.Definitions(
         assets=_assets(),
         jobs=[sync_job, ledger_checks_job],

@@ -24,6 +24,7 @@ FIGURES = [
     "alert, first tick",
     "alert, steady tick",
     "scheduler iteration after a restart",
+    "busiest schedule's tick evaluated",
     "end-to-end export",
     "records/s",
     "peak RSS",
