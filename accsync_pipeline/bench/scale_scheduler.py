@@ -28,7 +28,8 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._scheduler.scheduler import launch_scheduled_runs
 
-from accsync_pipeline.defs.schedules import built_schedules, schedule_name
+from accsync_pipeline.defs.schedule_plan import schedule_name
+from accsync_pipeline.defs.schedules import built_schedules
 
 LOCATION = LoadableTargetOrigin(module_name="accsync_pipeline.definitions")
 TICK_EVALUATIONS = 5

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accsync_pipeline.cli import root
-from accsync_pipeline.defs.schedules import build_org_schedules, built_schedules, schedule_name
+from accsync_pipeline.defs.schedule_plan import schedule_name
+from accsync_pipeline.defs.schedules import build_org_schedules, built_schedules
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.migrate import upgrade
 

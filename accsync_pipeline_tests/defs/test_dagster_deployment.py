@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from accsync_pipeline.defs.schedules import schedule_name
+from accsync_pipeline.defs.schedule_plan import schedule_name
 from accsync_pipeline.domain.records import idempotency_key
 from accsync_pipeline.domain.schedule import next_runs
 from accsync_pipeline.sandbox.server import RunningSandbox

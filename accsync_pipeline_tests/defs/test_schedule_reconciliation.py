@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from accsync_pipeline.defs import schedules
-from accsync_pipeline.defs.schedules import desired_schedules, schedule_drift
+from accsync_pipeline.defs.schedule_plan import desired_schedules, schedule_drift
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.schedule import stored_schedule
 

@@ -18,7 +18,7 @@ from dagster._scheduler.scheduler import launch_scheduled_runs
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.definitions import build_definitions
-from accsync_pipeline.defs.schedules import plan_tick, schedule_name
+from accsync_pipeline.defs.schedule_plan import plan_tick, schedule_name
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.schedule import stored_schedule
 from accsync_pipeline.service.org_config import update_sync_settings
