@@ -43,3 +43,10 @@ def dagster_instance(database_url: str) -> Iterator[dg.DagsterInstance]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _approval_ticks_look_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests tick the approval sensor by hand: a tick with nothing to launch looks once instead of
+    waiting for approvals up to its bound (the tests of that wait set their own)."""
+    monkeypatch.setenv("ACCSYNC_APPROVAL_LONG_POLL_SECONDS", "0")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 from dagster._core.test_utils import create_run_for_test
 from sqlalchemy.engine import Engine
@@ -86,6 +89,65 @@ def test_an_org_already_syncing_gets_no_duplicate_but_its_turn_comes(
     dagster_instance.report_run_failed(running)
     freed = tick(approval_sensor, dagster_instance, cursor=busy.cursor)
     assert [r.partition_key for r in freed.run_requests or []] == ["alpha"]
+
+
+def approve_later(engine: Engine, delay: float, org_id: str, prefix: str) -> threading.Thread:
+    """Commits one approval for the org `delay` seconds from now, on a thread of its own."""
+
+    def commit() -> None:
+        time.sleep(delay)
+        with engine.begin() as conn:
+            add_sources(conn, org_id, 1, prefix=prefix, updated_at=datetime.now(UTC))
+
+    thread = threading.Thread(target=commit)
+    thread.start()
+    return thread
+
+
+def test_an_approval_committed_while_a_tick_waits_is_launched_by_that_tick(
+    engine: Engine, accsync_env: str, dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with engine.begin() as conn:
+        add_org_with_admin(conn, org("alpha"))  # type: ignore[arg-type]
+        add_org_with_admin(conn, org("manual_only", on_approval=False))  # type: ignore[arg-type]
+        add_sources(conn, "alpha", 2, prefix="alpha-old-")
+    first = tick(approval_sensor, dagster_instance)
+    assert [r.partition_key for r in first.run_requests or []] == ["alpha"]
+    monkeypatch.setenv("ACCSYNC_APPROVAL_LONG_POLL_SECONDS", "4.5")
+    # An approval for an org that does not sync on approval must not end the wait; alpha's must.
+    writers = [
+        approve_later(engine, 0.3, "manual_only", "manual-new-"),
+        approve_later(engine, 0.9, "alpha", "alpha-new-"),
+    ]
+    started = time.monotonic()
+    waited = tick(approval_sensor, dagster_instance, cursor=first.cursor)
+    elapsed = time.monotonic() - started
+    for writer in writers:
+        writer.join()
+    assert [r.partition_key for r in waited.run_requests or []] == ["alpha"]
+    assert 0.9 <= elapsed < 4.5
+    # The run took alpha's records in; the cursor moved past both new records: nothing launches twice.
+    with engine.begin() as conn:
+        record_store.intake(conn, "alpha", datetime.now(UTC))
+    monkeypatch.setenv("ACCSYNC_APPROVAL_LONG_POLL_SECONDS", "0")
+    assert not tick(approval_sensor, dagster_instance, cursor=waited.cursor).run_requests
+
+
+def test_a_tick_with_nothing_to_launch_returns_after_its_bound(
+    engine: Engine, accsync_env: str, dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with engine.begin() as conn:
+        add_org_with_admin(conn, org("alpha"))  # type: ignore[arg-type]
+        add_sources(conn, "alpha", 2)
+    first = tick(approval_sensor, dagster_instance)
+    monkeypatch.setenv("ACCSYNC_APPROVAL_LONG_POLL_SECONDS", "1.2")
+    started = time.monotonic()
+    idle = tick(approval_sensor, dagster_instance, cursor=first.cursor)
+    elapsed = time.monotonic() - started
+    assert not idle.run_requests
+    assert idle.skip_reason is not None and idle.skip_reason.skip_message == "no new approvals"
+    assert 1.0 <= elapsed < 3.0  # the last read comes within one poll interval of the bound
+    assert idle.cursor == first.cursor
 
 
 def test_auto_retry_launches_only_when_records_are_due(
