@@ -129,6 +129,8 @@ record_sync_state = sa.Table(
     sa.Index(None, "status", "approved_at"),
     # Joins from the source carry org_id (`store.queue.state_of_source`): one org, in record order.
     sa.Index(None, "org_id", "record_id"),
+    # Live status stream: the org's newest state write, one probe per poll (`store.live_markers`).
+    sa.Index(None, "org_id", "updated_at"),
     # All-orgs counts (status pages, alert facts) read only the records still open. Exported and
     # skipped records are nearly all of a million and are not in this index, so its size follows
     # the work outstanding, not the history.

@@ -1,7 +1,9 @@
 """Live updates as server-sent events: `run` (started, progressed, ended), `status`, `notification`.
 
 Any process may write what changes (Dagster runs, sensors, this service), so each stream polls
-the database about once a second and sends an event when what it last sent has changed. The
+the database about once a second and sends an event when what it last sent has changed. A poll
+is one statement reading change markers (`store.live_markers`); the status and the newest
+notification are read only when a marker moved, so its cost does not grow with the org. The
 first poll sends the current `status` (org streams) and `notification` count, and the org's
 run if one is going on. `max_events` ends a stream after that many events (tests, scripts);
 otherwise it ends when the client goes away.
@@ -22,10 +24,8 @@ from sqlalchemy.engine import Engine
 from accsync_pipeline.domain.org import User
 from accsync_pipeline.service.status import org_statuses
 from accsync_pipeline.store import claims as claim_store
+from accsync_pipeline.store import live_markers
 from accsync_pipeline.store import notifications as notification_store
-from accsync_pipeline.store import orgs as org_store
-from accsync_pipeline.store import queue
-from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.web.api.models import OrgStatusOut, errors
 from accsync_pipeline.web.deps import CurrentUser, DbEngine, VisibleOrg, get_now
 
@@ -61,15 +61,13 @@ class Watcher:
         self._status_at: datetime | None = None
         self._claims: dict[str, str] = {}
 
-    def _recent_runs(self, conn: sa.Connection, now: datetime) -> list[Any]:
-        return run_store.open_or_ended_since(conn, now - RECENT, self._org_id)
-
     def poll(self) -> list[Event]:
         now = self._now()
         events: list[Event] = []
         with self._engine.connect() as conn:
+            seen = live_markers.read(conn, self._user.user_id, self._org_id, now - RECENT)
             changed_orgs: set[str] = set()
-            for row in self._recent_runs(conn, now):
+            for row in seen.runs:
                 data = _run_data(row)
                 previous = self._runs.get(data["run_id"])
                 # At connect, only a run that is going on is news.
@@ -77,70 +75,66 @@ class Watcher:
                     events.append(("run", data))
                     changed_orgs.add(data["org_id"])
                 self._runs[data["run_id"]] = data
-            events += self._claim_events(conn, changed_orgs)
-            watched = [self._org_id] if self._org_id is not None else sorted(changed_orgs)
-            if self._org_id is not None and not changed_orgs and not self._org_changed(conn, now):
-                watched = []
+            events += self._claim_events(conn, seen, changed_orgs)
+            if self._org_id is None:
+                watched = sorted(changed_orgs)
+            else:
+                watched = [self._org_id] if self._org_changed(seen, now, changed_orgs) else []
             if watched:
                 for status in org_statuses(conn, now, watched):
                     data = OrgStatusOut.of(status).model_dump(mode="json")
                     if self._status.get(status.org_id) != data:
                         events.append(("status", data))
                         self._status[status.org_id] = data
-            events += self._notification_events(conn)
+            events += self._notification_events(conn, seen)
         self._first = False
         return events
 
-    def _claim_events(self, conn: sa.Connection, changed_orgs: set[str]) -> list[Event]:
+    def _claim_events(
+        self, conn: sa.Connection, seen: live_markers.Markers, changed_orgs: set[str]
+    ) -> list[Event]:
         """A sync claimed by any process is queued from that moment: other screens hear it at once."""
-        claims = {c.org_id: c for c in claim_store.all_claims(conn)}
-        if self._org_id is not None:
-            claims = {k: v for k, v in claims.items() if k == self._org_id}
+        if self._org_id is None:
+            claims = {c.org_id: (c.claim_token, c.run_id) for c in claim_store.all_claims(conn)}
+        else:
+            claims = {self._org_id: seen.claim} if seen.claim is not None else {}
         events: list[Event] = []
-        for org_id, claim in claims.items():
-            if self._claims.get(org_id) != claim.claim_token and org_id not in self._open_orgs():
-                events.append(("run", {"run_id": claim.run_id, "org_id": org_id, "status": "queued"}))
+        for org_id, (token, run_id) in claims.items():
+            if self._claims.get(org_id) != token and org_id not in self._open_orgs():
+                events.append(("run", {"run_id": run_id, "org_id": org_id, "status": "queued"}))
                 changed_orgs.add(org_id)
-        self._claims = {k: v.claim_token for k, v in claims.items()}
+        self._claims = {k: token for k, (token, _) in claims.items()}
         return events
 
     def _open_orgs(self) -> set[str]:
         return {d["org_id"] for d in self._runs.values() if d["status"] == "started"}
 
-    def _org_changed(self, conn: sa.Connection, now: datetime) -> bool:
+    def _org_changed(self, seen: live_markers.Markers, now: datetime, changed_orgs: set[str]) -> bool:
         """Whether the watched org's status may have changed since it was last computed.
 
-        The full status costs a few grouped queries; this reads only the org's open records (a
-        partial index) and its settings row, so a poll costs the same for 500 or 50,000 records.
-        Time alone changes health and the next run, so the status is recomputed at least every
-        `STATUS_REFRESH` anyway.
+        The full status costs a few grouped queries; the markers (settings, newest state write,
+        newest reconciliation) cost an index probe each, so a quiet poll costs the same for 500
+        or 50,000 records. A write stamped no later than the newest one already seen, and time
+        alone (health, the next run, records approved in the source and not yet taken in), are
+        caught by recomputing at least every `STATUS_REFRESH`.
         """
-        assert self._org_id is not None
-        fingerprint = (
-            queue.open_counts(conn, self._org_id),
-            org_store.settings_updated_at(conn, self._org_id),
-        )
         stale = self._status_at is None or now - self._status_at >= STATUS_REFRESH
-        if fingerprint == self._fingerprint and not stale:
+        if not changed_orgs and seen.org == self._fingerprint and not stale:
             return False
-        self._fingerprint, self._status_at = fingerprint, now
+        self._fingerprint, self._status_at = seen.org, now
         return True
 
-    def _notification_events(self, conn: sa.Connection) -> list[Event]:
-        newest = notification_store.list_for_user(conn, self._user.user_id, limit=1)
-        seen = (
-            notification_store.unread_count(conn, self._user.user_id),
-            newest[0].notification_id if newest else None,
-        )
-        if seen == self._notifications:
+    def _notification_events(self, conn: sa.Connection, seen: live_markers.Markers) -> list[Event]:
+        if seen.notifications == self._notifications:
             return []
-        self._notifications = seen
+        newest = notification_store.list_for_user(conn, self._user.user_id, limit=1)
+        self._notifications = seen.notifications
         latest = None
         if newest:
             n = newest[0]
             latest = {"notification_id": n.notification_id, "severity": n.severity, "title": n.title,
                       "link": n.link, "org_id": n.org_id, "created_at": n.created_at.isoformat()}  # fmt: skip
-        return [("notification", {"unread": seen[0], "latest": latest})]
+        return [("notification", {"unread": seen.notifications[0], "latest": latest})]
 
 
 def _clock(request: Request) -> Callable[[], datetime]:
