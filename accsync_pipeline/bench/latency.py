@@ -12,8 +12,10 @@ alternates two kinds of sample, each posting a few fresh records:
 For each it prints the median and p95 of click → run started → first record posted (the
 sandbox ledger's posting count, polled every 25 ms) → finished, and where the time goes: the
 API call (or the sensor noticing the approval), the wait in Dagster's run queue, the run
-worker's start, the export up to the first posting and the rest of the run. The load
-average is printed before and after: on a shared machine it explains much of the spread.
+worker's start, the export up to the first posting and the rest of the run, and how the
+approval sensor's ticks lay on the daemon's 5-second passes (`--long-poll 0` compares with
+ticks that look once). The load average is printed before and after: on a shared machine it
+explains much of the spread.
 Run with `python -m accsync_pipeline.bench.latency` (`make bench-latency`).
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import os
 import signal
 import statistics
@@ -113,8 +116,9 @@ class Sample:
 class Stack:
     """`accsync run` in a temporary directory, and handles on what the benchmark needs of it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, long_poll: float | None = None) -> None:
         self.root = root
+        self.long_poll = long_poll
         self.ports = {name: free_port() for name in ("dagster", "web", "xledger", "dynamics")}
         self.database_url = f"sqlite:///{root / '.accsync' / 'accsync.db'}"
         self.home = root / ".accsync" / "dagster"
@@ -140,6 +144,8 @@ class Stack:
     def start(self) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCSYNC_", "DAGSTER_"))}
         env["ACCSYNC_DATABASE_URL"] = self.database_url
+        if self.long_poll is not None:  # compare with the approval sensor's wait shortened or off
+            env["ACCSYNC_APPROVAL_LONG_POLL_SECONDS"] = str(self.long_poll)
         p = self.ports
         argv = [sys.executable, "-m", "accsync_pipeline.cli", "run", "--dagster-port", str(p["dagster"])]
         argv += ["--web-port", str(p["web"]), "--xledger-port", str(p["xledger"])]
@@ -204,6 +210,16 @@ class Stack:
                 )
                 rows.append(row)
             conn.execute(sa.insert(approved_records), rows)
+
+    def approval_ticks(self) -> list[tuple[float, float]]:
+        """(start, end) of the approval sensor's recent ticks, oldest first."""
+        from dagster._core.scheduler.instigation import InstigatorType
+
+        for state in self.instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+            if state.instigator_name == "approval_sensor":
+                ticks = self.instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=500)
+                return sorted((t.timestamp, t.end_timestamp or t.timestamp) for t in ticks)
+        return []
 
     def runs_of(self, org_id: str) -> list[dg.DagsterRun]:
         return list(self.instance.get_runs(filters=dg.RunsFilter(tags={"accsync/org": org_id})))
@@ -301,9 +317,9 @@ def report(samples: list[Sample]) -> bool:
 
 
 @contextmanager
-def stack(keep: bool) -> Iterator[Stack]:
+def stack(keep: bool, long_poll: float | None) -> Iterator[Stack]:
     root = Path(tempfile.mkdtemp(prefix="accsync-bench-latency-"))
-    running = Stack(root)
+    running = Stack(root, long_poll)
     try:
         yield running
     finally:
@@ -316,16 +332,39 @@ def stack(keep: bool) -> Iterator[Stack]:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def report_ticks(ticks: list[tuple[float, float]], since: float) -> None:
+    """How the approval sensor's ticks lie on the daemon's 5-second passes during the samples."""
+    ours = [t for t in ticks if t[0] >= since]
+    if len(ours) < 2:
+        return
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(ours)]
+    idle = [b[0] - a[1] for a, b in itertools.pairwise(ours)]  # nobody looking
+    lengths = [end - start for start, end in ours]
+    missed = sum(1 for g in gaps if g > 7.5)  # a pass found the previous tick still running
+    print(
+        f"\napproval sensor: {len(ours)} ticks, {missed} passes missed; tick length median "
+        f"{statistics.median(lengths):.2f} s (p95 {percentile(lengths, 0.95):.2f}), "
+        f"between one tick's end and the next one's start median {statistics.median(idle):.2f} s "
+        f"(p95 {percentile(idle, 0.95):.2f})"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=10, help="Samples of each path (default 10).")
     parser.add_argument("--records", type=int, default=5, help="Records approved per sample (default 5).")
     parser.add_argument("--pause", type=float, default=1.0, help="Seconds between samples (default 1).")
+    parser.add_argument(
+        "--long-poll",
+        type=float,
+        metavar="SECONDS",
+        help="How long an approval sensor tick waits for approvals (default: the sensor's; 0: look once).",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the state directory (logs) afterwards.")
     args = parser.parse_args(argv)
     print(f"load average before: {load()} ({os.cpu_count()} CPUs)")
     samples: list[Sample] = []
-    with stack(args.keep) as s:
+    with stack(args.keep, args.long_poll) as s:
         s.prepare()
         print(f"accsync run ready in {s.start()}; state in {s.root}")
         # The demo's first syncs (Blindeforbundet on approval at start, HLF by a first Sync Now).
@@ -334,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = warm.milestones()["first posted"] or 0.0
         print(f"warm-up Sync Now: {warm.status}, first posted after {first:.2f} s")
         s.wait_idle(APPROVAL_ORG)
+        since = time.time()
         for i in range(1, args.runs + 1):
             for take in (s.sync_now, s.approval):
                 time.sleep(args.pause)
@@ -345,7 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     + (f"{posted:6.2f} s" if posted is not None else "  none")
                     + f"  load {load()}"
                 )
+        ticks = s.approval_ticks()
     met = report(samples)
+    report_ticks(ticks, since)
     print(f"\nload average after: {load()} ({os.cpu_count()} CPUs)")
     return 0 if met else 1
 
