@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -68,6 +70,28 @@ def sqlite_url(tmp_path: object) -> str:
     return f"sqlite:///{tmp_path}/accsync.db"
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file brought to the newest revision once per session.
+
+    An Alembic upgrade costs about a second; a SQLite database is its one file, so a copy of this
+    one is a migrated database. `test_migrated_sqlite_copy.py` holds the copy to a fresh upgrade.
+    """
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    eng = create_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    # Closing the last connection checkpoints the write-ahead log into the file and removes it.
+    eng.dispose()
+    return path
+
+
+def copy_migrated_sqlite(template: Path, url: str) -> None:
+    """Make the SQLite file at `url` a migrated, empty accsync database."""
+    database = make_url(url).database
+    assert database, f"not a SQLite file URL: {url}"
+    shutil.copyfile(template, database)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
@@ -76,10 +100,14 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """A migrated, empty accsync database."""
-    eng = create_engine(database_url)
-    upgrade(eng)
+def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty accsync database (on SQLite a copy of the session's migrated file)."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        copy_migrated_sqlite(request.getfixturevalue("migrated_sqlite_template"), database_url)
+        eng = create_engine(database_url)
+    else:
+        eng = create_engine(database_url)
+        upgrade(eng)
     yield eng
     eng.dispose()
 
