@@ -40,6 +40,11 @@ TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 BOUND_SECONDS = 10
 # The bound, the sensor's interval and the daemon's own tick.
 RECOVERY_SECONDS = BOUND_SECONDS + 15 + 10
+# A sync that lasts long enough to be killed mid-export on a busy machine: about 15 batches of
+# 100, each held a second by the sandbox (400 records at 0.3 s could end before the test saw
+# them under way).
+SLOW_RECORDS = 1500
+SLOW_MS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +117,8 @@ def test_a_killed_in_process_cli_sync_frees_its_org_within_the_bound(
         add_org_with_admin(
             conn, sandbox_org("clikill", "dynamics", dynamics_settings(dynamics_sandbox, max_concurrency=1))
         )
-        ids = add_sources(conn, "clikill", 400, prefix="C")
-    dynamics_sandbox.set_faults(latency_ms=300)
+        ids = add_sources(conn, "clikill", SLOW_RECORDS, prefix="C")
+    dynamics_sandbox.set_faults(latency_ms=SLOW_MS)
     env = {k: v for k, v in os.environ.items() if k != "ACCSYNC_DAGSTER_URL"}  # in the CLI's own process
     command = [sys.executable, "-m", "accsync_pipeline.cli", "sync", "--org", "clikill", "--wait"]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -149,8 +154,8 @@ def test_a_killed_run_worker_frees_its_org_and_the_next_sync_posts_each_record_o
             conn,
             sandbox_org("workerkill", "dynamics", dynamics_settings(dynamics_sandbox, max_concurrency=1)),
         )
-        ids = add_sources(conn, "workerkill", 400, prefix="W")
-    dynamics_sandbox.set_faults(latency_ms=300)
+        ids = add_sources(conn, "workerkill", SLOW_RECORDS, prefix="W")
+    dynamics_sandbox.set_faults(latency_ms=SLOW_MS)
     launcher = GraphQLLauncher(stack.url)
     run_id = launch_exclusive(engine, launcher, SyncRequest("workerkill", "manual", "workerkill.admin"))
     wait_for(lambda: exporting(engine, "workerkill"), 90, "the export to be under way")
