@@ -1,0 +1,165 @@
+"""The tick port equals Dagster's iterator over a fixed table of crons × zones × clock-change nights.
+
+The generated comparison in `test_cron_ticks.py` searches widely but takes about 15 s; this table
+is chosen to reach every path of the port (the simple crons, the hourly, daily, weekly and monthly
+fast paths, croniter's path, the leap day, expressions Dagster refuses or cannot iterate) from
+starts just before, on and after the nights the clocks change, in about a second, so that it can
+run once per mutant. Dagster's own iterator stays the witness: no expected instant is written here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import pytest
+from dagster._utils.schedules import has_out_of_range_cron_interval, is_valid_cron_string
+from dagster._utils.schedules import schedule_execution_time_iterator as dagster_ticks
+
+from accsync_pipeline.domain import cron_ticks
+
+# Clocks forward and back at 02:00 and 03:00 (Oslo, New York), by half an hour at 02:00 (Lord
+# Howe), a quarter-hour offset with no clock change (Kathmandu), and UTC under both spellings.
+ZONES = ["Europe/Oslo", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC", "utc"]
+
+CRONS = [
+    "0 0 * * *",  # the simple daily cron, which may yield its start
+    "0 * * * *",  # the simple hourly cron
+    "30 * * * *",
+    "15,45 * * * *",
+    "*/15 * * * *",
+    "0 2 * * *",
+    "30 2 * * *",
+    "30 1 * * *",
+    "0 3 * * *",
+    "30 2 * * 1-5",
+    "0 9 * * 0,6",
+    "30 2 * * 0",  # weekly: Oslo's and New York's clocks change on a Sunday
+    "0 9 * * 3",
+    "30 2 1 * *",  # monthly
+    "0 9 28 * *",
+    "0 9 29 * *",  # the 29th-31st leave the fast path
+    "0 9 31 * *",
+    "0 9 L * *",
+    "0 9 * * 0#1",
+    "30 2 29 2 *",
+    "*/15 2 * * *",
+    "0 */2 * * *",
+    "30 * * * 0",  # every hour, on Sundays only: croniter's path for an every-hour expression
+    "0 2-3 * * *",
+    "45 1,2,3 * * *",
+    "0 9 * 3 *",
+    "@daily",
+]
+
+TICKS = 8
+
+
+@cache
+def clock_changes(zone: str) -> tuple[datetime, ...]:
+    """The instants in 2026 at which the zone's UTC offset changes (tried every quarter hour)."""
+    tz = ZoneInfo("UTC" if zone == "utc" else zone)
+    changes = []
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    offset = at.astimezone(tz).utcoffset()
+    while at < datetime(2027, 1, 1, tzinfo=UTC):
+        at += timedelta(minutes=15)
+        now = at.astimezone(tz).utcoffset()
+        if now != offset:
+            changes.append(at)
+            offset = now
+    return tuple(changes)
+
+
+def starts(zone: str) -> Iterator[float]:
+    """Around each clock change (or two ordinary nights): a day before, shortly before, on it, after.
+
+    Whole local hours and midnights are among them, so that a start on a tick is tried too.
+    """
+    changes = clock_changes(zone) or (
+        datetime(2026, 3, 29, 1, tzinfo=UTC),
+        datetime(2026, 2, 28, 12, tzinfo=UTC),
+    )
+    for change in changes:
+        for shift in (-26 * 60, -150, -61, -30, 0, 1, 45):
+            yield (change + timedelta(minutes=shift)).timestamp()
+    local_midnight = datetime(2026, 3, 28, tzinfo=ZoneInfo("UTC" if zone == "utc" else zone))
+    yield local_midnight.timestamp()
+    yield (local_midnight + timedelta(hours=9, seconds=30)).timestamp()
+
+
+def ticks(iterator: Iterator[datetime], count: int = TICKS) -> list[float] | str:
+    """The instants, or the name of the error (the same failure on both sides)."""
+    try:
+        return [t.timestamp() for t in itertools.islice(iterator, count)]
+    except Exception as e:
+        return type(e).__name__
+
+
+@pytest.mark.parametrize("cron", CRONS)
+def test_the_port_ticks_as_dagster_does(cron: str) -> None:
+    count = 2 if cron == "30 2 29 2 *" else TICKS  # a leap day every four years: Dagster walks 4 per tick
+    for zone in ZONES:
+        for start in starts(zone):
+            ours = ticks(cron_ticks.schedule_ticks(start, cron, zone), count)
+            theirs = ticks(dagster_ticks(start, cron, zone), count)
+            assert ours == theirs, (cron, zone, datetime.fromtimestamp(start, UTC))
+
+
+def test_the_ticks_are_in_the_schedules_zone() -> None:
+    zone = "Australia/Lord_Howe"
+    for cron in ("0 * * * *", "30 2 * * *", "0 9 L * *"):
+        for start in starts(zone):
+            for tick in itertools.islice(cron_ticks.schedule_ticks(start, cron, zone), 3):
+                assert str(tick.tzinfo) == zone
+
+
+# The 30th of February, missing fields, a sixth field, numbers out of range, names, a step too
+# large for its field, days no month has (`* * 31 4 *`), which Dagster cannot iterate.
+ODD_CRONS = [
+    "0 2 30 2 *",
+    "0 2 31 2 *",
+    "0 2 30,31 2 *",
+    "0 2 29 2 *",
+    "* * * *",
+    "* * * * * *",
+    "60 * * * *",
+    "a b c d e",
+    "0 0 * * mon",
+    "*/90 * * * *",
+    "5/70 * * * *",
+    "0 */25 * * *",
+    "0 0 */32 * *",
+    "0 0 1-5/7 * *",
+    "0 0 1-10/7 * *",
+    "0 0 L/40 * *",
+    "0 0 1 */13 *",
+    "0 0 * * */8",
+    "0 0 * * 1-2/8",
+    "0,*/70 * * * *",
+    "1-2-3 * * * *",
+    "0 0 31 4 *",
+    "* * 31 4 0",
+    "0 0 30,31 2 *",
+    "0 0 L 2 *",
+]
+
+
+@pytest.mark.parametrize("cron", ODD_CRONS)
+def test_the_port_accepts_refuses_and_fails_what_dagster_does(cron: str) -> None:
+    valid = is_valid_cron_string(cron)
+    assert cron_ticks.is_valid_cron_string(cron) == valid
+    start = datetime(2026, 3, 28, 23, tzinfo=UTC).timestamp()
+    if not valid:
+        # Dagster refuses with its own check error; the port with a ValueError naming the cron.
+        with pytest.raises(ValueError, match="must be a valid cron schedule"):
+            next(cron_ticks.schedule_ticks(start, cron, "UTC"))
+        with pytest.raises(Exception):  # any refusal
+            next(dagster_ticks(start, cron, "UTC"))
+        return
+    assert cron_ticks.has_out_of_range_cron_interval(cron) == has_out_of_range_cron_interval(cron)
+    for zone in ("Europe/Oslo", "UTC"):
+        assert ticks(cron_ticks.schedule_ticks(start, cron, zone)) == ticks(dagster_ticks(start, cron, zone))
