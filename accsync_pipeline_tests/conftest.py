@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import alembic
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from accsync_pipeline.store.engine import create_engine
-from accsync_pipeline.store.migrate import upgrade
+from accsync_pipeline.store.migrate import MIGRATIONS, upgrade
 
 POSTGRES_URL = os.environ.get("ACCSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("ACCSYNC_REQUIRE_POSTGRES") == "1"
@@ -70,18 +73,41 @@ def sqlite_url(tmp_path: object) -> str:
     return f"sqlite:///{tmp_path}/accsync.db"
 
 
+def _migrations_fingerprint() -> str:
+    """What a fresh upgrade's result depends on: the scripts, what they import, the libraries."""
+    digest = hashlib.sha256()
+    for version in (alembic.__version__, sa.__version__, sqlite3.sqlite_version):
+        digest.update(version.encode())
+    store = MIGRATIONS.parent
+    scripts = [
+        *sorted(MIGRATIONS.rglob("*.py")),
+        *(store / f for f in ("types.py", "schema.py", "engine.py")),
+    ]
+    for script in scripts:
+        digest.update(str(script.relative_to(store)).encode())
+        digest.update(script.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file brought to the newest revision once per session.
+    """A SQLite file at the newest revision, migrated once and then only copied.
 
     An Alembic upgrade costs about a second; a SQLite database is its one file, so a copy of this
-    one is a migrated database. `test_migrated_sqlite_copy.py` holds the copy to a fresh upgrade.
+    one is a migrated database. It is kept beside pytest's numbered temporary folders under the
+    fingerprint of the migrations, because mutation testing starts a pytest session per mutant.
+    `store/test_migrated_sqlite_copy.py` holds the copy to a fresh upgrade.
     """
-    path = tmp_path_factory.mktemp("migrated") / "template.db"
-    eng = create_engine(f"sqlite:///{path}")
+    path = tmp_path_factory.getbasetemp().parent / f"accsync-migrated-{_migrations_fingerprint()}.db"
+    if path.exists():
+        return path
+    building = tmp_path_factory.mktemp("migrating") / "template.db"
+    eng = create_engine(f"sqlite:///{building}")
     upgrade(eng)
     # Closing the last connection checkpoints the write-ahead log into the file and removes it.
     eng.dispose()
+    # Atomic: a session running beside this one sees no file or a whole one.
+    os.replace(building, path)
     return path
 
 
