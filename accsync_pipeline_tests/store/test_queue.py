@@ -1,0 +1,190 @@
+"""The queue's clauses and readers that the intake and run tests do not reach, on SQLite and PostgreSQL.
+
+State rows are written directly, so that each test sets exactly the statuses, runs and times
+a clause decides on, including the boundaries (a retry due at `now`, an edit at the same
+instant as the state's copy).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.store import queue
+from accsync_pipeline.store.schema import record_sync_state, sync_runs
+from accsync_pipeline_tests.factories import NOW, add_source
+
+HOUR = timedelta(hours=1)
+
+
+def put_state(
+    conn: sa.Connection, record_id: str, status: SyncStatus, org_id: str = "hlf", **values: Any
+) -> None:
+    """A state row for the source row `record_id` (its copy of the source's updated_at by default)."""
+    row: dict[str, Any] = {
+        "record_id": record_id,
+        "org_id": org_id,
+        "record_type": "reimbursement",
+        "status": status,
+        "approved_at": NOW - 2 * HOUR,
+        "source_updated_at": NOW - HOUR,
+        "updated_at": NOW,
+    }
+    row.update(values)
+    conn.execute(record_sync_state.insert().values(**row))
+
+
+def put_run(conn: sa.Connection, run_id: str, status: str, org_id: str = "hlf") -> None:
+    conn.execute(
+        sync_runs.insert().values(
+            run_id=run_id, org_id=org_id, trigger="schedule", status=status, started_at=NOW
+        )
+    )
+
+
+def test_records_in_flight_are_outcome_unknown_only_once_their_run_has_ended(engine: Engine) -> None:
+    with engine.begin() as conn:
+        put_run(conn, "live", "started")
+        put_run(conn, "ended", "failed")
+        put_run(conn, "other-ended", "failed", org_id="other")
+        put_state(conn, "L1", SyncStatus.IN_FLIGHT, last_run_id="live")
+        put_state(conn, "E1", SyncStatus.IN_FLIGHT, last_run_id="ended")
+        put_state(conn, "E2", SyncStatus.IN_FLIGHT, last_run_id="ended")
+        put_state(conn, "G1", SyncStatus.IN_FLIGHT, last_run_id="gone")  # its run row was never written
+        put_state(conn, "P1", SyncStatus.PENDING, last_run_id="ended")
+        put_state(conn, "F1", SyncStatus.FAILED, last_run_id="ended")
+        put_state(conn, "O1", SyncStatus.IN_FLIGHT, org_id="other", last_run_id="other-ended")
+        put_state(conn, "O2", SyncStatus.IN_FLIGHT, org_id="other", last_run_id="live")
+        assert queue.outcome_unknown_counts(conn, None) == {"hlf": 3, "other": 1}
+        assert queue.outcome_unknown_counts(conn, ["other"]) == {"other": 1}
+        assert queue.outcome_unknown_counts(conn, ["none"]) == {}
+        unknown = conn.execute(
+            sa.select(record_sync_state.c.record_id).where(queue.outcome_unknown()).order_by("record_id")
+        ).scalars()
+        assert list(unknown) == ["E1", "E2", "G1", "O1"]
+
+
+def test_open_counts_are_the_orgs_pending_in_flight_and_failed_rows_by_status(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for i, status in enumerate(
+            [SyncStatus.PENDING] * 3 + [SyncStatus.FAILED] * 2 + [SyncStatus.IN_FLIGHT]
+        ):
+            put_state(conn, f"R{i}", status)
+        put_state(conn, "X1", SyncStatus.EXPORTED)
+        put_state(conn, "S1", SyncStatus.SKIPPED)
+        put_state(conn, "O1", SyncStatus.PENDING, org_id="other")
+        assert queue.open_counts(conn, "hlf") == (("failed", 2), ("in_flight", 1), ("pending", 3))
+        assert queue.open_counts(conn, "other") == (("pending", 1),)
+        assert queue.open_counts(conn, "none") == ()
+
+
+def test_the_first_due_retry_per_org_counts_failed_records_due_at_or_before_now(engine: Engine) -> None:
+    with engine.begin() as conn:
+        put_state(conn, "F1", SyncStatus.FAILED, next_attempt_at=NOW - HOUR)
+        put_state(conn, "F2", SyncStatus.FAILED, next_attempt_at=NOW - 2 * HOUR)
+        put_state(conn, "F3", SyncStatus.FAILED, next_attempt_at=NOW + HOUR)  # not due yet
+        put_state(conn, "P1", SyncStatus.PENDING, next_attempt_at=NOW - 3 * HOUR)  # not failed
+        put_state(conn, "O1", SyncStatus.FAILED, org_id="other", next_attempt_at=NOW)  # due at now exactly
+        put_state(conn, "L1", SyncStatus.FAILED, org_id="later", next_attempt_at=NOW + HOUR)
+        first = queue.first_due_by_org(conn, NOW)
+    assert first == {"hlf": NOW - 2 * HOUR, "other": NOW}
+    assert all(t.tzinfo is not None for t in first.values())
+
+
+def _settled(conn: sa.Connection, status: SyncStatus) -> list[str]:
+    query = (
+        sa.select(record_sync_state.c.record_id)
+        .select_from(queue.source_with_state())
+        .where(queue.settled_as(status))
+        .order_by(record_sync_state.c.record_id)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def test_a_record_is_settled_as_skipped_or_failed_until_the_app_edits_it(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for record_id, status, edited in [
+            ("S1", SyncStatus.SKIPPED, NOW - HOUR),  # the state's copy is the source's: settled
+            ("S2", SyncStatus.SKIPPED, NOW - HOUR + timedelta(seconds=1)),  # edited since: reopened
+            ("S3", SyncStatus.SKIPPED, NOW - 2 * HOUR),  # the state's copy is newer: settled
+            ("F1", SyncStatus.FAILED, NOW - HOUR),
+            ("F2", SyncStatus.FAILED, NOW),
+        ]:
+            add_source(conn, record_id, updated_at=edited)
+            put_state(conn, record_id, status)
+        assert _settled(conn, SyncStatus.SKIPPED) == ["S1", "S3"]
+        assert _settled(conn, SyncStatus.FAILED) == ["F1"]
+
+
+def _ids(rows: list[Any]) -> list[str]:
+    return [r.record_id for r in rows]
+
+
+def test_source_changes_read_after_a_position_and_the_late_rows_behind_it_not_taken_in(
+    engine: Engine,
+) -> None:
+    at = NOW - HOUR
+    with engine.begin() as conn:
+        add_source(conn, "A", updated_at=at - 20 * timedelta(minutes=1))  # behind the overlap
+        add_source(conn, "B", updated_at=at - timedelta(minutes=4))  # late, never taken in
+        add_source(conn, "C", updated_at=at - timedelta(minutes=3))  # late, taken in: not late
+        put_state(conn, "C", SyncStatus.PENDING, source_updated_at=at - timedelta(minutes=3))
+        add_source(conn, "D", updated_at=at - timedelta(minutes=2))  # late, failed and edited since
+        put_state(conn, "D", SyncStatus.FAILED, source_updated_at=at - timedelta(minutes=9))
+        add_source(conn, "M", updated_at=at)  # at the position, up to and including its record
+        add_source(conn, "N", updated_at=at)  # same instant, after the position's record: changed
+        add_source(conn, "K", updated_at=at)  # same instant, before it: not changed, late
+        add_source(conn, "Z", updated_at=at + timedelta(minutes=1), org_id="other")
+        put_state(conn, "Z", SyncStatus.EXPORTED, org_id="other")
+        add_source(conn, "Y", updated_at=at + timedelta(minutes=2))
+
+        late, changed = queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 10)
+        assert _ids(late) == ["B", "D", "K", "M"]
+        assert _ids(changed) == ["N", "Z", "Y"]
+        assert [(r.org_id, r.status) for r in changed] == [
+            ("hlf", None),
+            ("other", "exported"),
+            ("hlf", None),
+        ]
+        assert changed[0].updated_at == at
+
+        late, changed = queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 2)
+        assert (_ids(late), _ids(changed)) == (["B", "D"], ["N", "Z"])
+
+        late, everything = queue.source_changes(conn, None, timedelta(minutes=5), 3)
+        assert (late, _ids(everything)) == ([], ["A", "B", "C"])
+
+
+def test_the_clauses_tell_due_from_waiting_and_reopened(engine: Engine) -> None:
+    now: datetime = NOW
+    with engine.begin() as conn:
+        add_source(conn, "P")
+        put_state(conn, "P", SyncStatus.PENDING)
+        add_source(conn, "I")
+        put_state(conn, "I", SyncStatus.IN_FLIGHT)
+        add_source(conn, "D")
+        put_state(conn, "D", SyncStatus.FAILED, next_attempt_at=now)
+        add_source(conn, "W")
+        put_state(conn, "W", SyncStatus.FAILED, next_attempt_at=now + HOUR)
+        add_source(conn, "E", updated_at=now)
+        put_state(conn, "E", SyncStatus.FAILED, next_attempt_at=now + HOUR)  # edited since it failed
+        add_source(conn, "S")
+        put_state(conn, "S", SyncStatus.SKIPPED)
+        add_source(conn, "X", updated_at=now)
+        put_state(conn, "X", SyncStatus.EXPORTED)  # edited after export: never reopened
+        add_source(conn, "N")  # never taken in
+
+        def matching(clause: sa.ColumnElement[bool]) -> list[str]:
+            query = sa.select(queue.A.c.record_id).select_from(queue.source_with_state()).where(clause)
+            return sorted(conn.execute(query).scalars())
+
+        assert matching(queue.due(now)) == ["D"]
+        assert matching(queue.waiting_or_due(now)) == ["D", "I", "P"]
+        assert matching(queue.reopened_by_edit()) == ["E"]
+        assert matching(queue.awaiting_intake()) == ["E", "N"]
+        assert matching(queue.next_sync(now)) == ["D", "E", "I", "N", "P"]
+        assert matching(queue.pending_view()) == ["E", "I", "N", "P"]
