@@ -180,7 +180,7 @@ def test_the_clauses_tell_due_from_waiting_and_reopened(engine: Engine) -> None:
 
         def matching(clause: sa.ColumnElement[bool]) -> list[str]:
             query = sa.select(queue.A.c.record_id).select_from(queue.source_with_state()).where(clause)
-            return sorted(conn.execute(query).scalars())
+            return sorted(str(record_id) for record_id in conn.execute(query).scalars())
 
         assert matching(queue.due(now)) == ["D"]
         assert matching(queue.waiting_or_due(now)) == ["D", "I", "P"]
@@ -188,3 +188,153 @@ def test_the_clauses_tell_due_from_waiting_and_reopened(engine: Engine) -> None:
         assert matching(queue.awaiting_intake()) == ["E", "N"]
         assert matching(queue.next_sync(now)) == ["D", "E", "I", "N", "P"]
         assert matching(queue.pending_view()) == ["E", "I", "N", "P"]
+
+
+# --- the counts screens read without taking anything in: three orgs and a source row of no org ---
+
+MINUTE = timedelta(minutes=1)
+HLF_MARK = NOW - timedelta(days=2) - queue.MARK_MARGIN
+NFO_MARK = NOW - timedelta(days=1) - queue.MARK_MARGIN
+DUE = NOW - HOUR
+NOT_DUE = NOW + HOUR
+
+
+def _edit(conn: sa.Connection, record_id: str, **values: Any) -> None:
+    conn.execute(sa.update(queue.A).where(queue.A.c.record_id == record_id).values(**values))
+
+
+def _set_state(conn: sa.Connection, record_id: str, **values: Any) -> None:
+    conn.execute(sa.update(queue.S).where(queue.S.c.record_id == record_id).values(**values))
+
+
+def three_orgs(conn: sa.Connection) -> None:
+    """`nfo` and `hlf` taken in (nfo first: its mark is the first row), `new` never, `ghost` no org.
+
+    hlf: H1 failed and due, then edited to an honorarium (state type reimbursement); H2 failed,
+    not due, edited; H3 skipped, not edited; H6 in flight; H7 pending; H4 (honorarium), H5 and
+    H8 came after the mark, H8 before nfo's mark; H9 is written at the mark exactly.
+    nfo: N1 pending; N3 taken in as an honorarium, failed and due, then edited to a reimbursement.
+    new: W1, W2 reimbursements and W3 an honorarium, never taken in.
+    """
+    from accsync_pipeline.connectors.settings import parse_settings
+    from accsync_pipeline.domain.org import ConnectorType, OrgConfig
+    from accsync_pipeline.store import orgs as org_store
+
+    settings = parse_settings(ConnectorType.DYNAMICS, {})
+    for org_id in ("nfo", "hlf", "new"):
+        org_store.insert_org(conn, OrgConfig(org_id, org_id.upper(), ConnectorType.DYNAMICS, settings), NOW)
+    add_source(conn, "N1", "nfo", updated_at=NOW - timedelta(days=1))
+    add_source(conn, "N3", "nfo", updated_at=NOW - timedelta(days=1), record_type="honorarium")
+    queue.intake(conn, "nfo", NOW)
+    _set_state(conn, "N3", status=SyncStatus.FAILED, next_attempt_at=DUE)
+    _edit(conn, "N3", updated_at=NOW - MINUTE, record_type="reimbursement")
+    for record_id in ("H1", "H2", "H3", "H6", "H7"):
+        add_source(conn, record_id, updated_at=NOW - timedelta(days=2))
+    queue.intake(conn, "hlf", NOW)
+    _set_state(conn, "H1", status=SyncStatus.FAILED, next_attempt_at=DUE, consecutive_failures=2)
+    _set_state(conn, "H2", status=SyncStatus.FAILED, next_attempt_at=NOT_DUE, consecutive_failures=1)
+    _set_state(conn, "H3", status=SyncStatus.SKIPPED)
+    _set_state(conn, "H6", status=SyncStatus.IN_FLIGHT)
+    _edit(conn, "H1", updated_at=NOW - 30 * MINUTE, record_type="honorarium")
+    _edit(conn, "H2", updated_at=NOW - 10 * MINUTE)
+    add_source(conn, "H4", updated_at=NOW - MINUTE, record_type="honorarium")
+    add_source(conn, "H5", updated_at=NOW - MINUTE)
+    add_source(conn, "H8", updated_at=NOW - timedelta(days=2))
+    add_source(conn, "H9", updated_at=HLF_MARK)
+    for record_id in ("W1", "W2"):
+        add_source(conn, record_id, "new", updated_at=NOW - timedelta(days=3))
+    add_source(conn, "W3", "new", updated_at=NOW - timedelta(days=3), record_type="honorarium")
+    add_source(conn, "G1", "ghost")
+
+
+R, H, F = "reimbursement", "honorarium", SyncStatus.FAILED
+HLF_AWAITING = [("hlf", H, F, R, DUE, 1), ("hlf", R, F, R, NOT_DUE, 1), ("hlf", H, None, None, None, 1)]
+HLF_AWAITING += [("hlf", R, None, None, None, 2)]
+NFO_AWAITING = [("nfo", R, F, H, DUE, 1)]
+NEW_AWAITING = [("new", H, None, None, None, 1), ("new", R, None, None, None, 2)]
+
+
+def _ungrouped(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [(org, source_type, status, None, None, n) for (org, source_type, status, _, _, n) in rows]
+
+
+def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(rows, key=repr)
+
+
+def test_what_awaits_intake_is_counted_after_each_orgs_mark_and_for_never_taken_in_orgs(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        three_orgs(conn)
+        marks = conn.execute(sa.select(queue.M.c.org_id, queue.M.c.recount_after)).all()
+        assert dict(marks) == {"nfo": NFO_MARK, "hlf": HLF_MARK}
+        every = HLF_AWAITING + NFO_AWAITING + NEW_AWAITING
+        assert _sorted(queue.awaiting_intake_counts(conn, None, group_by_type=True)) == _sorted(every)
+        assert _sorted(queue.awaiting_intake_counts(conn, None)) == _sorted(_ungrouped(every))
+        assert _sorted(queue.awaiting_intake_counts(conn, ["hlf"], group_by_type=True)) == _sorted(
+            HLF_AWAITING
+        )
+        assert _sorted(queue.awaiting_intake_counts(conn, ["hlf"])) == _sorted(_ungrouped(HLF_AWAITING))
+        assert _sorted(queue.awaiting_intake_counts(conn, ["new", "nfo"])) == _sorted(
+            _ungrouped(NFO_AWAITING + NEW_AWAITING)
+        )
+        assert queue.awaiting_intake_counts(conn, ["ghost"]) == []
+
+
+def test_record_counts_for_some_orgs_and_for_all_agree(engine: Engine) -> None:
+    with engine.begin() as conn:
+        three_orgs(conn)
+        hlf = {"pending": 7, "failed": 0}  # H6, H7 waiting; H1, H2 reopened by edits; H4, H5, H8 new
+        nfo = {"pending": 2, "failed": 0}
+        new = {"pending": 3, "failed": 0}
+        assert queue.record_counts(conn, ["hlf"]) == {"hlf": hlf}
+        assert queue.record_counts(conn, ["nfo", "new"]) == {"nfo": nfo, "new": new}
+        assert queue.record_counts(conn, None) == {"hlf": hlf, "nfo": nfo, "new": new}
+        _edit(conn, "H1", updated_at=NOW - 2 * timedelta(days=2))  # no longer edited: failed again
+        assert queue.record_counts(conn, ["hlf"]) == {"hlf": {"pending": 6, "failed": 1}}
+
+
+def test_the_next_sync_counts_each_record_once_under_the_type_it_will_be_sent_as(engine: Engine) -> None:
+    with engine.begin() as conn:
+        three_orgs(conn)
+        # H1 is due and edited: counted once, as the honorarium intake makes it.
+        assert queue.next_sync_by_type(conn, "hlf", NOW) == {R: 5, H: 2}
+        assert queue.next_sync_by_type(conn, "hlf", NOW, record_types=[H]) == {H: 2}
+        assert queue.next_sync_by_type(conn, "nfo", NOW) == {R: 2}  # N3's honorarium count nets to 0
+        assert queue.next_sync_by_type(conn, "new", NOW) == {R: 2, H: 1}
+        assert queue.next_sync_by_type(conn, "new", NOW, record_types=[R, "unknown"]) == {R: 2}
+
+
+def _ids_of(conn: sa.Connection, query: sa.Select[tuple[str]]) -> list[str]:
+    return sorted(str(record_id) for record_id in conn.execute(query).scalars())
+
+
+def test_id_lists_read_each_orgs_own_rows_after_its_own_mark(engine: Engine) -> None:
+    with engine.begin() as conn:
+        three_orgs(conn)
+        assert _ids_of(conn, queue.awaiting_intake_ids(conn, "hlf")) == ["H1", "H2", "H4", "H5", "H8"]
+        assert _ids_of(conn, queue.awaiting_intake_ids(conn, "new")) == ["W1", "W2", "W3"]
+        assert _ids_of(conn, queue.pending_ids(conn, "hlf")) == ["H1", "H2", "H4", "H5", "H6", "H7", "H8"]
+        # Open rows and what intake adds, each read on its own: a reopened failure is in both.
+        candidates = ["H1", "H1", "H2", "H2", "H4", "H5", "H6", "H7", "H8"]
+        assert _ids_of(conn, queue.next_sync_candidates(conn, "hlf")) == candidates
+        assert _ids_of(conn, queue.pending_ids(conn, "nfo")) == ["N1", "N3"]
+
+
+def test_a_run_reads_pending_and_due_records_with_their_failure_counts(engine: Engine) -> None:
+    with engine.begin() as conn:
+        three_orgs(conn)
+        queued = queue.read_queue(conn, "hlf", NOW, "", 10)
+        assert [(q.record.record_id, q.record.record_type, q.prior_failures) for q in queued] == [
+            ("H1", H, 2),  # the record as the source has it now
+            ("H7", R, 0),
+        ]
+        assert [q.record.record_id for q in queue.read_queue(conn, "hlf", NOW, "", 1)] == ["H1"]
+        assert [q.record_id for q in queue.queue_chunk(conn, "hlf", NOW, "", 10, record_ids=["H7"])] == ["H7"]
+        assert [q.record.record_id for q in queue.read_queue(conn, "hlf", NOW, "", 10, None, ["H7"])] == [
+            "H7"
+        ]
+        assert queue.count_queue(conn, "hlf", NOW, record_ids=["H1"]) == {R: 1}
+        assert queue.in_flight_types(conn, "hlf") == {"H6": R}
+        assert queue.in_flight(conn, "nfo") == []
