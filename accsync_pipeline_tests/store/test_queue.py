@@ -130,6 +130,9 @@ def test_source_changes_read_after_a_position_and_the_late_rows_behind_it_not_ta
     at = NOW - HOUR
     with engine.begin() as conn:
         add_source(conn, "A", updated_at=at - 20 * timedelta(minutes=1))  # behind the overlap
+        add_source(conn, "T", updated_at=at - 10 * timedelta(minutes=1))  # before the position, id after it
+        add_source(conn, "U", updated_at=at - timedelta(minutes=5))  # at the overlap's edge: not late
+        add_source(conn, "A5", updated_at=at - timedelta(minutes=1))  # late; its id sorts before B's
         add_source(conn, "B", updated_at=at - timedelta(minutes=4))  # late, never taken in
         add_source(conn, "C", updated_at=at - timedelta(minutes=3))  # late, taken in: not late
         put_state(conn, "C", SyncStatus.PENDING, source_updated_at=at - timedelta(minutes=3))
@@ -143,7 +146,7 @@ def test_source_changes_read_after_a_position_and_the_late_rows_behind_it_not_ta
         add_source(conn, "Y", updated_at=at + timedelta(minutes=2))
 
         late, changed = queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 10)
-        assert _ids(late) == ["B", "D", "K", "M"]
+        assert _ids(late) == ["B", "D", "A5", "K", "M"]
         assert _ids(changed) == ["N", "Z", "Y"]
         assert [(r.org_id, r.status) for r in changed] == [
             ("hlf", None),
@@ -154,9 +157,18 @@ def test_source_changes_read_after_a_position_and_the_late_rows_behind_it_not_ta
 
         late, changed = queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 2)
         assert (_ids(late), _ids(changed)) == (["B", "D"], ["N", "Z"])
+        add_source(conn, "Q", updated_at=at + timedelta(minutes=3))  # one instant, written out of id order
+        add_source(conn, "P", updated_at=at + timedelta(minutes=3))
+        assert _ids(queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 10)[1]) == [
+            "N",
+            "Z",
+            "Y",
+            "P",
+            "Q",
+        ]
 
         late, everything = queue.source_changes(conn, None, timedelta(minutes=5), 3)
-        assert (late, _ids(everything)) == ([], ["A", "B", "C"])
+        assert (late, _ids(everything)) == ([], ["A", "T", "U"])
 
 
 def test_the_clauses_tell_due_from_waiting_and_reopened(engine: Engine) -> None:
@@ -280,6 +292,13 @@ def test_what_awaits_intake_is_counted_after_each_orgs_mark_and_for_never_taken_
             _ungrouped(NFO_AWAITING + NEW_AWAITING)
         )
         assert queue.awaiting_intake_counts(conn, ["ghost"]) == []
+        # Rows intake has seen by its mark are not counted again, whichever org's mark is the earliest;
+        # an org without a mark may still have state rows from before marks were kept.
+        add_source(conn, "N9", "nfo", updated_at=NFO_MARK)
+        add_source(conn, "N5", "nfo", updated_at=NOW - timedelta(days=1, hours=12))
+        add_source(conn, "W4", "new", updated_at=NOW - timedelta(days=3))
+        put_state(conn, "W4", SyncStatus.EXPORTED, org_id="new", source_updated_at=NOW - timedelta(days=3))
+        assert _sorted(queue.awaiting_intake_counts(conn, None, group_by_type=True)) == _sorted(every)
 
 
 def test_record_counts_for_some_orgs_and_for_all_agree(engine: Engine) -> None:
@@ -338,3 +357,32 @@ def test_a_run_reads_pending_and_due_records_with_their_failure_counts(engine: E
         assert queue.count_queue(conn, "hlf", NOW, record_ids=["H1"]) == {R: 1}
         assert queue.in_flight_types(conn, "hlf") == {"H6": R}
         assert queue.in_flight(conn, "nfo") == []
+
+
+def test_intake_reopens_an_edited_record_as_the_source_has_it_now(engine: Engine) -> None:
+    later = NOW + HOUR
+    with engine.begin() as conn:
+        add_source(conn, "R1")
+        add_source(conn, "R2")
+        queue.intake(conn, "hlf", NOW)
+        _set_state(conn, "R1", status=SyncStatus.SKIPPED, skip_reason="no employee number", skip_code="X")
+        _set_state(conn, "R2", status=SyncStatus.FAILED, next_attempt_at=NOT_DUE, consecutive_failures=1)
+        _edit(conn, "R1", updated_at=NOW + MINUTE, record_type="honorarium")
+        _edit(conn, "R2", updated_at=NOW + 2 * MINUTE)
+        add_source(conn, "R3", updated_at=NOW + MINUTE)  # new, taken in by the same intake
+        assert queue.intake(conn, "hlf", later) == 3
+        columns = [queue.S.c[c] for c in ("record_id", "status", "record_type", "source_updated_at")]
+        columns += [queue.S.c[c] for c in ("skip_reason", "skip_code", "next_attempt_at", "updated_at")]
+        states = conn.execute(sa.select(*columns).order_by(queue.S.c.record_id)).all()
+        assert [tuple(s) for s in states] == [
+            ("R1", "pending", H, NOW + MINUTE, None, None, None, later),
+            ("R2", "pending", R, NOW + 2 * MINUTE, None, None, None, later),
+            ("R3", "pending", R, NOW + MINUTE, None, None, None, later),
+        ]
+        # Stored as intake stores a new record's, so that comparisons with the source's time hold.
+        raw = sa.text(
+            "SELECT record_id, source_updated_at FROM record_sync_state WHERE record_id IN ('R1', 'R3')"
+        )
+        (_, reopened), (_, new) = sorted(conn.execute(raw).all())
+        assert reopened == new
+        assert queue.intake(conn, "hlf", later) == 0
