@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from accsync_pipeline.cli.org import load_org
+from accsync_pipeline.cli.org import require_org
 from accsync_pipeline.cli.output import echo_json, echo_table
 from accsync_pipeline.service.history import org_sync_log
 from accsync_pipeline.store.engine import create_engine
@@ -20,10 +20,10 @@ from accsync_pipeline.store.engine import create_engine
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def command(org_id: str, limit: int, as_json: bool) -> None:
     """The org's sync log: past runs, newest first."""
-    load_org(org_id)
     engine = create_engine()
     try:
         with engine.connect() as conn:
+            require_org(conn, org_id)
             entries = org_sync_log(conn, org_id, limit)
     finally:
         engine.dispose()

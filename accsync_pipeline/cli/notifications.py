@@ -10,15 +10,21 @@ import click
 
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.domain.org import DEFAULT_TIMEZONE
 from accsync_pipeline.store import notifications as notification_store
-from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.engine import create_engine
+from accsync_pipeline.store.org_listing import org_listings
 
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _default_timezone() -> str:
+    # Imported only here: the org module loads the schedule parser, which users of an org skip.
+    from accsync_pipeline.domain.org import DEFAULT_TIMEZONE
+
+    return DEFAULT_TIMEZONE
 
 
 @click.command("notifications")
@@ -42,7 +48,8 @@ def command(user_id: str, unread: bool, as_json: bool, limit: int) -> None:
             raise UserError(f"unknown user '{user_id}'")
         found = notification_store.list_for_user(conn, user_id, unread_only=unread, limit=limit)
         # Times are shown in the org's timezone; a global administrator sees the default one.
-        org = org_store.find_org(conn, user.org_id) if user.org_id else None
+        # Its listing is enough: the configuration would load the settings models for nothing.
+        orgs = org_listings(conn, [user.org_id]) if user.org_id else []
     engine.dispose()
     if as_json:
         echo_json([dataclasses.asdict(n) for n in found])
@@ -50,7 +57,7 @@ def command(user_id: str, unread: bool, as_json: bool, limit: int) -> None:
     if not found:
         click.echo(f"no {'unread ' if unread else ''}notifications for {user_id}")
         return
-    zone = ZoneInfo(org.timezone if org else DEFAULT_TIMEZONE)
+    zone = ZoneInfo(orgs[0].timezone if orgs else _default_timezone())
     echo_table(
         ["ID", "CREATED", "SEVERITY", "READ", "TITLE", "LINK"],
         [

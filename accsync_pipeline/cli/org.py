@@ -1,40 +1,38 @@
-"""`accsync org …`: organizations and their integration configuration."""
+"""`accsync org …`: organizations and their integration configuration.
+
+`list` and `show` only read, and start without the connector settings models or the schedule
+parser (`make bench-cli`): `add` and `set`, whose options and help are built from those, live
+in `cli.org_edit` and load when one of them is named or `accsync org --help` lists them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
-from pydantic_core import PydanticUndefined
 
 from accsync_pipeline.cli.errors import UserError
 from accsync_pipeline.cli.output import echo_json, echo_table
-from accsync_pipeline.connectors.registry import CONNECTOR_SETTINGS
-from accsync_pipeline.domain.org import DEFAULT_TIMEZONE, ConnectorType, OrgConfig
-from accsync_pipeline.service import org_config
-from accsync_pipeline.service.org_config import ConfigChange
-from accsync_pipeline.service.org_settings import is_secret_key, secret_variable_fields
-from accsync_pipeline.store import orgs as org_store
-from accsync_pipeline.store.engine import create_engine
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from accsync_pipeline.domain.org import OrgConfig
     from accsync_pipeline.service.dagster_sync import DagsterUpdate
+    from accsync_pipeline.service.org_config import ConfigChange
+    from accsync_pipeline.store.org_listing import OrgListing
 
 HIDDEN = "<hidden>"
-# Offered by their values: click shows an enum choice by its member name.
-CONNECTOR_CHOICES = sorted(t.value for t in ConnectorType)
-CONNECTOR_TITLES: dict[str, str] = {
-    ConnectorType.XLEDGER: "Xledger",
-    ConnectorType.DYNAMICS: "Business Central (--connector dynamics)",
-}
+# The commands of `cli.org_edit`, with the name each has there.
+EDIT_COMMANDS = {"add": "add_command", "set": "set_command"}
 
 
 def org_as_dict(org: OrgConfig) -> dict[str, Any]:
     """Everything about an org that may be shown: settings hold names of secret variables, never values."""
+    from accsync_pipeline.service.org_settings import is_secret_key
+
     data = dataclasses.asdict(org)
     data["schedule"] = org.schedule.to_spec()
     # Rows written outside this tool could hold a secret under a secret-like key; never print it.
@@ -44,13 +42,30 @@ def org_as_dict(org: OrgConfig) -> dict[str, Any]:
     return data
 
 
+def unknown_org(org_id: str) -> UserError:
+    return UserError(f"unknown organization '{org_id}' (see `accsync org list`)")
+
+
+def require_org(conn: sa.Connection, org_id: str) -> OrgListing:
+    """The org's listing, for commands that need it to exist but not its configuration."""
+    from accsync_pipeline.store.org_listing import org_listings
+
+    found = org_listings(conn, [org_id])
+    if not found:
+        raise unknown_org(org_id)
+    return found[0]
+
+
 def load_org(org_id: str) -> OrgConfig:
+    from accsync_pipeline.store import orgs as org_store
+    from accsync_pipeline.store.engine import create_engine
+
     engine = create_engine()
     with engine.connect() as conn:
         org = org_store.find_org(conn, org_id)
     engine.dispose()
     if org is None:
-        raise UserError(f"unknown organization '{org_id}' (see `accsync org list`)")
+        raise unknown_org(org_id)
     return org
 
 
@@ -65,6 +80,10 @@ def save_change(
     org_id: str, operation: Callable[[sa.Connection], ConfigChange]
 ) -> tuple[ConfigChange, DagsterUpdate | None]:
     """`org_config.save_change` on the configured database: saved and Dagster told, or nothing saved."""
+    from accsync_pipeline.service import org_config
+    from accsync_pipeline.store import orgs as org_store
+    from accsync_pipeline.store.engine import create_engine
+
     engine = create_engine()
     try:
         return org_config.save_change(engine, _apply_to_dagster, operation)
@@ -80,49 +99,24 @@ def report_dagster(update: DagsterUpdate | None) -> None:
         click.echo(update.message if update.ok else f"warning: {update.message}", err=not update.ok)
 
 
-def parse_settings(assignments: tuple[str, ...], *, empty_removes: bool) -> dict[str, Any]:
-    """KEY=VALUE pairs; an empty VALUE removes the key (back to its default) when `empty_removes`."""
-    settings: dict[str, Any] = {}
-    for position, assignment in enumerate(assignments, start=1):
-        key, equals, value = assignment.partition("=")
-        key = key.strip()
-        if not equals or not key:
-            # The text is not repeated: it may be a secret pasted in the wrong place.
-            raise UserError(f"--setting number {position} is not KEY=VALUE; nothing saved")
-        if value.strip():
-            settings[key] = value.strip()
-        elif empty_removes:
-            settings[key] = None
-    return settings
+class OrgGroup(click.Group):
+    """`org`, whose editing commands are imported from `cli.org_edit` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *EDIT_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in EDIT_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        from accsync_pipeline.cli import org_edit
+
+        found = getattr(org_edit, EDIT_COMMANDS[cmd_name])
+        if not isinstance(found, click.Command):
+            raise TypeError(f"accsync_pipeline.cli.org_edit.{EDIT_COMMANDS[cmd_name]} is not a click command")
+        return found
 
 
-def _warn_unset_secret_variables(org: OrgConfig) -> None:
-    for field in secret_variable_fields(org.connector_type):
-        variable = org.connector_settings.stored().get(field)
-        if variable and not os.environ.get(variable):
-            click.echo(
-                f"note: {variable} ({field}) is not set here; Dagster's processes need it, "
-                f"and so does `accsync org test {org.org_id}`",
-                err=True,
-            )
-
-
-def settings_help() -> str:
-    """The settings each connector takes, from the connector's own settings model."""
-    lines = ["\b", "Settings (--setting KEY=VALUE):"]
-    for connector_type, model in CONNECTOR_SETTINGS.items():
-        lines.append(f"  {CONNECTOR_TITLES.get(connector_type, connector_type)}:")
-        for name, info in model.model_fields.items():
-            default = "required" if info.is_required() else "optional"
-            if info.default not in (None, PydanticUndefined):
-                default += f", default {info.default}"
-            about = f" {info.description}" if info.description else ""
-            lines.append(f"    {name} ({default}).{about}")
-    lines.append("  Secrets are never stored: *_env settings name the variable that holds them.")
-    return "\n".join(lines)
-
-
-@click.group("org")
+@click.group("org", cls=OrgGroup)
 def command() -> None:
     """Organizations and their integrations."""
 
@@ -131,13 +125,24 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
     """List the configured organizations."""
-    engine = create_engine()
-    with engine.connect() as conn:
-        orgs = org_store.list_orgs(conn)
-    engine.dispose()
+    from accsync_pipeline.store.engine import create_engine
+
     if as_json:
+        from accsync_pipeline.store import orgs as org_store
+
+        engine = create_engine()
+        with engine.connect() as conn:
+            orgs = org_store.list_orgs(conn)
+        engine.dispose()
         echo_json([org_as_dict(o) for o in orgs])
         return
+    # The table shows only what the narrow listing reads: no settings model, no schedule parser.
+    from accsync_pipeline.store.org_listing import org_listings
+
+    engine = create_engine()
+    with engine.connect() as conn:
+        listings = org_listings(conn)
+    engine.dispose()
     echo_table(
         ["ORG", "NAME", "CONNECTOR", "ENABLED", "SCHEDULE", "TIMEZONE"],
         [
@@ -146,10 +151,10 @@ def list_command(as_json: bool) -> None:
                 o.name,
                 o.connector_type,
                 "yes" if o.enabled else "no",
-                o.schedule.kind,
+                o.schedule_kind,
                 o.timezone,
             )
-            for o in orgs
+            for o in listings
         ],
     )
 
@@ -172,75 +177,12 @@ def show_command(org_id: str, as_json: bool) -> None:
             click.echo(f"{key}: {value}")
 
 
-@command.command("add", epilog=settings_help())
-@click.argument("org_id", metavar="ORG")
-@click.option("--name", required=True, help="Display name of the organization.")
-@click.option("--connector", "connector_type", required=True, type=click.Choice(CONNECTOR_CHOICES))
-@click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="A connector setting.")
-@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="IANA timezone of the org.")
-@click.option("--disabled", is_flag=True, help="Save it disabled: nothing syncs until `org set --enable`.")
-def add_command(
-    org_id: str, name: str, connector_type: str, assignments: tuple[str, ...], timezone: str, disabled: bool
-) -> None:
-    """Add an organization's integration. ORG is the app's organization slug.
-
-    Its schedule starts as Manual only; set one with `accsync schedule set`.
-    """
-    settings = parse_settings(assignments, empty_removes=False)
-    change, update = save_change(
-        org_id,
-        lambda conn: org_config.add_org(
-            conn, org_id, name, connector_type, settings, timezone=timezone, enabled=not disabled
-        ),
-    )
-    org = change.after
-    state = "enabled" if org.enabled else "disabled"
-    click.echo(
-        f"added {org.org_id} ({org.connector_type}, {state}); check it with `accsync org test {org_id}`"
-    )
-    report_dagster(update)
-    _warn_unset_secret_variables(org)
-
-
-@command.command("set", epilog=settings_help())
-@click.argument("org_id", metavar="ORG")
-@click.option("--setting", "assignments", multiple=True, metavar="KEY=VALUE", help="KEY= resets to default.")
-@click.option("--connector", "connector_type", type=click.Choice(CONNECTOR_CHOICES), help="Switch.")
-@click.option("--name", help="New display name.")
-@click.option("--enable/--disable", "enabled", default=None, help="Turn syncing on or off.")
-def set_command(
-    org_id: str,
-    assignments: tuple[str, ...],
-    connector_type: str | None,
-    name: str | None,
-    enabled: bool | None,
-) -> None:
-    """Change an organization's connector settings, or enable or disable its integration.
-
-    Switching --connector starts from empty settings: give all the new connector's settings.
-    """
-    settings = parse_settings(assignments, empty_removes=True)
-    if not settings and connector_type is None and name is None and enabled is None:
-        raise UserError("nothing to change: give --setting, --connector, --name, --enable or --disable")
-    change, update = save_change(
-        org_id,
-        lambda conn: org_config.update_integration(
-            conn, org_id, settings, enabled=enabled, connector_type=connector_type, name=name
-        ),
-    )
-    org = change.after
-    if change.before == org:
-        click.echo(f"{org_id} unchanged")
-        return
-    click.echo(f"saved {org_id} ({org.connector_type}, {'enabled' if org.enabled else 'disabled'})")
-    report_dagster(update)
-    _warn_unset_secret_variables(org)
-
-
 @command.command("test")
 @click.argument("org_id", metavar="ORG")
 def test_command(org_id: str) -> None:
     """Test the connection: authenticate and make one harmless read in the accounting system."""
+    from accsync_pipeline.service import org_config
+
     check = org_config.test_connection(load_org(org_id))
     if not check.ok:
         raise UserError(f"connection failed: {check.message}")

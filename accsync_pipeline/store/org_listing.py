@@ -6,6 +6,7 @@ configurations (connector settings, record types, thresholds) for that was most 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,13 @@ class OrgListing:
     timezone: str
     schedule_json: str  # the stored spec as text: orgs share a few specs, each parsed once by its reader
     created_at: datetime
+
+    @property
+    def schedule_kind(self) -> str:
+        """The schedule's kind as `store.orgs` reads it (`StoredSchedule.kind`), without parsing the rest."""
+        # Valid and invalid specs alike show their stored kind; an empty or null spec is manual.
+        spec = json.loads(self.schedule_json) or {"kind": "manual"}
+        return str(spec.get("kind"))
 
 
 def org_listings(conn: sa.Connection, org_ids: Sequence[str] | None = None) -> list[OrgListing]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from accsync_pipeline.cli import root
@@ -16,6 +17,7 @@ from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.migrate import upgrade
+from accsync_pipeline.store.schema import organizations
 from accsync_pipeline_tests import sandbox_fixtures
 from accsync_pipeline_tests.sandbox_fixtures import (
     DYNAMICS_SECRET_ENV,
@@ -250,3 +252,28 @@ def test_add_help_lists_every_setting() -> None:
         "scope",
     ):
         assert f"    {key} (" in result.stdout
+
+
+def test_list_shows_each_schedule_kind_as_the_configuration_reads_it(cli_env: str) -> None:
+    # The table reads the narrow listing, `--json` whole configurations: both name the same kind,
+    # for specs that parse and for specs saved by hand that no longer do.
+    specs: dict[str, object] = {
+        "a-daily": {"kind": "daily", "time": "02:00"},
+        "b-hourly": {"kind": "hourly"},
+        "c-empty": {},
+        "d-weekly": {"kind": "weekly", "time": "16:00"},
+    }
+    engine = create_engine()
+    with engine.begin() as conn:
+        for org_id, spec in specs.items():
+            org_store.insert_org(conn, OrgConfig(org_id, org_id.upper(), "xledger", {"token_env": "T"}))
+            conn.execute(
+                sa.update(organizations).where(organizations.c.org_id == org_id).values(schedule=spec)
+            )
+    engine.dispose()
+    table = accsync("org", "list")
+    assert table.exit_code == 0, table.output
+    shown = {line.split()[0]: line.split()[4] for line in table.stdout.splitlines()[1:]}
+    assert shown == {"a-daily": "daily", "b-hourly": "hourly", "c-empty": "manual", "d-weekly": "weekly"}
+    listed = json.loads(accsync("org", "list", "--json").stdout)
+    assert shown == {o["org_id"]: str(o["schedule"].get("kind")) for o in listed}
