@@ -11,6 +11,7 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
+from croniter import CroniterBadDateError
 
 from accsync_pipeline.domain import cron_ticks
 
@@ -169,6 +170,16 @@ def test_an_invalid_cron_is_refused_by_name() -> None:
 )
 def test_out_of_range_steps(cron: str, out_of_range: bool) -> None:
     assert cron_ticks.has_out_of_range_cron_interval(cron) is out_of_range
+
+
+def test_an_expression_the_step_check_cannot_read_is_not_out_of_range() -> None:
+    # A seventh field has no range to check against.
+    assert cron_ticks.has_out_of_range_cron_interval("* * * * * * */90") is False
+
+
+def test_days_no_listed_month_has_fail_as_dagsters_scheduler_does() -> None:
+    with pytest.raises(CroniterBadDateError, match=r"^failed to find next date$"):
+        next(cron_ticks.schedule_ticks(0.0, "0 0 31 4,6 *", "UTC"))
 
 
 def test_clock_change_helpers_follow_dateutil() -> None:

@@ -31,6 +31,9 @@ CRONS = [
     "30 * * * *",
     "15,45 * * * *",
     "*/15 * * * *",
+    "5,20 * * * *",  # minutes not evenly spread, so that a wrong direction shows
+    "* * * * *",
+    "* 2 * * *",
     "0 2 * * *",
     "30 2 * * *",
     "30 1 * * *",
@@ -38,8 +41,10 @@ CRONS = [
     "30 2 * * 1-5",
     "0 9 * * 0,6",
     "30 2 * * 0",  # weekly: Oslo's and New York's clocks change on a Sunday
+    "0 2 * * 0",  # skipped 02:00 runs at 03:00; the next week at 02:00 again
     "0 9 * * 3",
     "30 2 1 * *",  # monthly
+    "0 2 8 * *",  # New York's spring-forward day in 2026
     "0 9 28 * *",
     "0 9 29 * *",  # the 29th-31st leave the fast path
     "0 9 31 * *",
@@ -145,6 +150,11 @@ ODD_CRONS = [
     "* * 31 4 0",
     "0 0 30,31 2 *",
     "0 0 L 2 *",
+    "0 9 29 2 1",  # the 29th of February or a Monday
+    "0 0-0 * * *",  # a range of one: Dagster counts its implied step of 1 as out of range
+    "0 0 * * */8,mon-fri",  # a name in a list does not stop the check of the other items
+    "0 0 1-L/40 * *",
+    "0 0 5-L/31 * *",
 ]
 
 
