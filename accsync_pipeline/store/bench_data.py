@@ -20,6 +20,7 @@ from accsync_pipeline.store.schema import (
     approved_records,
     notifications,
     org_intake_marks,
+    org_sync_claims,
     organizations,
     record_sync_state,
     sync_attempts,
@@ -257,7 +258,8 @@ FROM generate_series(1, :count) AS n
 
 
 def replace_source_rows(conn: sa.Connection, org_id: str, count: int, now: datetime) -> None:
-    """The org's records, states, attempts and intake mark replaced by `count` new approvals."""
-    for table in (sync_attempts, record_sync_state, approved_records, org_intake_marks):
+    """The org's records, states, attempts, intake mark and any claim an interrupted run left replaced
+    by `count` new approvals."""
+    for table in (sync_attempts, record_sync_state, approved_records, org_intake_marks, org_sync_claims):
         conn.execute(table.delete().where(table.c.org_id == org_id))
     conn.execute(sa.text(_NEW_SOURCE_ROWS), {"org": org_id, "count": count, "at": now, "day": now.date()})
