@@ -40,15 +40,14 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
-import sqlalchemy as sa
 from dagster._core.events import DagsterEventType
 
 from accsync_pipeline.connectors.settings import parse_settings
 from accsync_pipeline.service import demo
 from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import source_rows
 from accsync_pipeline.store.engine import create_engine
 from accsync_pipeline.store.migrate import upgrade
-from accsync_pipeline.store.schema import approved_records
 
 SYNC_NOW_ORG = "hlf"  # Business Central sandbox; syncs on a schedule or on demand
 APPROVAL_ORG = "blindeforbundet"  # Xledger sandbox; syncs on every approval
@@ -188,19 +187,11 @@ class Stack:
     def approve(self, org_id: str, count: int, serial: int) -> None:
         """`count` new exportable records approved now, modelled on the org's demo records."""
         with self.engine.begin() as conn:
-            model = conn.execute(
-                sa.select(approved_records)
-                .where(
-                    approved_records.c.org_id == org_id,
-                    approved_records.c.employee_number.is_not(None),
-                    approved_records.c.amount > 0,
-                )
-                .limit(1)
-            ).one()
+            model = source_rows.exportable_source_row(conn, org_id)
             now = datetime.now(UTC)
             rows = []
             for i in range(count):
-                row = dict(model._mapping)
+                row = dict(model)
                 row.update(
                     record_id=f"BENCH-{org_id[:3].upper()}-{serial:04d}-{i}",
                     amount=Decimal("123.45") + i,
@@ -209,7 +200,7 @@ class Stack:
                     description="Reise, latency benchmark",
                 )
                 rows.append(row)
-            conn.execute(sa.insert(approved_records), rows)
+            source_rows.insert_source_rows(conn, rows)
 
     def approval_ticks(self) -> list[tuple[float, float]]:
         """(start, end) of the approval sensor's recent ticks, oldest first."""

@@ -58,6 +58,21 @@ def source_columns() -> list[sa.ColumnElement[Any]]:
     return [RAW_AMOUNT if c.name == "amount" else c for c in A.c]
 
 
+def exportable_source_row(conn: sa.Connection, org_id: str) -> dict[str, Any]:
+    """One source row of the org that can be exported (an employee number, a positive amount), as
+    a mapping of its columns: a model for new approvals in benchmarks."""
+    query = (
+        sa.select(approved_records)
+        .where(
+            approved_records.c.org_id == org_id,
+            approved_records.c.employee_number.is_not(None),
+            approved_records.c.amount > 0,
+        )
+        .limit(1)
+    )
+    return dict(conn.execute(query).one()._mapping)
+
+
 def insert_source_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Add rows to `approved_records` (the demo's stand-in for the app)."""
     conn.execute(A.insert(), rows)
