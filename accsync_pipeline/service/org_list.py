@@ -17,9 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from accsync_pipeline.domain.health import Health, HealthFacts, LastSync, assess_health
+from accsync_pipeline.domain.health import Health, assess_health
 from accsync_pipeline.domain.schedule import stored_schedule
-from accsync_pipeline.service.status import HealthInputs, OrgStatus, health_inputs, org_statuses
+from accsync_pipeline.service.status import HealthInputs, OrgStatus, health_facts, health_inputs, org_statuses
 from accsync_pipeline.store.org_listing import OrgListing, org_listings
 
 ORGS_PER_PAGE = 50
@@ -101,22 +101,8 @@ def _row(
     running: bool,
 ) -> OrgRow:
     counts = counts or {"pending": 0, "failed": 0}
-    last_sync = (
-        LastSync(ended.finished_at or ended.started_at, ended.status == "success", ended.failed, ended.error)
-        if ended is not None
-        else None
-    )
-    facts = HealthFacts(
-        now=now,
-        enabled=org.enabled,
-        last_sync=last_sync,
-        last_success_at=last_success_at,
-        pending=counts["pending"],
-        cron=_cron_of(org.schedule_json),
-        timezone=org.timezone,
-        watched_since=org.created_at,
-        unresolved_failed=counts["failed"],
-    )
+    cron = _cron_of(org.schedule_json)
+    facts = health_facts(now, org.enabled, org.timezone, cron, org.created_at, counts, ended, last_success_at)
     return OrgRow(
         org_id=org.org_id,
         name=org.name,

@@ -178,6 +178,35 @@ def org_status(conn: sa.Connection, org_id: str, now: datetime) -> OrgStatus | N
     return found[0] if found else None
 
 
+def health_facts(
+    now: datetime,
+    enabled: bool,
+    timezone: str,
+    cron: str | None,
+    watched_since: datetime,
+    counts: Mapping[str, int],
+    ended: Any,
+    last_success_at: datetime | None,
+) -> HealthFacts:
+    """What an org's health is assessed from: its counts, its last ended run and its schedule."""
+    last_sync = (
+        LastSync(ended.finished_at or ended.started_at, ended.status == "success", ended.failed, ended.error)
+        if ended is not None
+        else None
+    )
+    return HealthFacts(
+        now=now,
+        enabled=enabled,
+        last_sync=last_sync,
+        last_success_at=last_success_at,
+        pending=counts["pending"],
+        cron=cron,
+        timezone=timezone,
+        watched_since=watched_since,
+        unresolved_failed=counts["failed"],
+    )
+
+
 def _status(
     org: OrgConfig,
     now: datetime,
@@ -192,21 +221,8 @@ def _status(
     counts = counts or {"pending": 0, "failed": 0}
     # One next run, and none when disabled; an invalid schedule has neither cron nor runs.
     schedule = view_schedule(org.schedule, org.timezone, now, 1 if org.enabled else 0)
-    last_sync = (
-        LastSync(ended.finished_at or ended.started_at, ended.status == "success", ended.failed, ended.error)
-        if ended is not None
-        else None
-    )
-    facts = HealthFacts(
-        now=now,
-        enabled=org.enabled,
-        last_sync=last_sync,
-        last_success_at=last_success_at,
-        pending=counts["pending"],
-        cron=schedule.cron,
-        timezone=org.timezone,
-        watched_since=created_at,
-        unresolved_failed=counts["failed"],
+    facts = health_facts(
+        now, org.enabled, org.timezone, schedule.cron, created_at, counts, ended, last_success_at
     )
     return OrgStatus(
         org_id=org.org_id,
