@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-organization_partitions = dg.DynamicPartitionsDefinition(name="organization")
+# The partitions definition's name, as run storage and the GraphQL API address it.
+ORG_PARTITIONS = "organization"
+organization_partitions = dg.DynamicPartitionsDefinition(name=ORG_PARTITIONS)

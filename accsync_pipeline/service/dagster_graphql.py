@@ -7,6 +7,7 @@ adding a dynamic partition, so those three are raw queries sent by `execute`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,15 +17,10 @@ from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
 
 from accsync_pipeline.defs.jobs import SYNC_JOB_NAME
-from accsync_pipeline.defs.partitions import organization_partitions
-from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
-from accsync_pipeline.service.launch import (
-    ACTIVE_RUN_TAGS,
-    ACTIVE_STATUSES,
-    DagsterRunInfo,
-    DagsterUnavailable,
-    SyncRequest,
-)
+from accsync_pipeline.defs.partitions import ORG_PARTITIONS
+from accsync_pipeline.domain import active_sync
+from accsync_pipeline.domain.active_sync import RunView, run_org
+from accsync_pipeline.service.launch import DagsterRunInfo, DagsterUnavailable, SyncRequest
 
 LOCATION = "accsync_pipeline"
 REPOSITORY = "__repository__"
@@ -43,7 +39,7 @@ RUNS = """
 query Runs($filter: RunsFilter!) {
   runsOrError(filter: $filter, limit: 5) {
     __typename
-    ... on Runs { results { runId status } }
+    ... on Runs { results { runId status tags { key value } } }
     ... on Error { message }
   }
 }"""
@@ -99,18 +95,22 @@ class DagsterGraphQL:
             raise DagsterUnavailable(f"Dagster refused the request: {body['errors'][0].get('message')}")
         return body["data"]  # type: ignore[no-any-return]
 
-    def active_run_id(self, org_id: str) -> str | None:
-        """A queued or running sync of this org, whatever launched it (UI runs carry only the partition)."""
-        statuses = sorted(ACTIVE_STATUSES)
-        for key in ACTIVE_RUN_TAGS:
+    def _tagged(self, org_id: str) -> Iterator[RunView]:
+        """The org's active runs under each tag in turn; the second query only if asked for."""
+        statuses = sorted(active_sync.ACTIVE_STATUSES)
+        for key in active_sync.ACTIVE_RUN_TAGS:
             data = self.execute(
                 RUNS, {"filter": {"tags": [{"key": key, "value": org_id}], "statuses": statuses}}
             )["runsOrError"]
             if data["__typename"] != "Runs":
                 raise DagsterUnavailable(data.get("message", data["__typename"]))
-            if data["results"]:
-                return str(data["results"][0]["runId"])
-        return None
+            for run in data["results"]:
+                tags = {t["key"]: t["value"] for t in run["tags"]}
+                yield RunView(str(run["runId"]), str(run["status"]), tags)
+
+    def active_run_id(self, org_id: str) -> str | None:
+        """A queued or running sync of this org, whatever launched it (`domain.active_sync`)."""
+        return active_sync.active_run_id(self._tagged(org_id), org_id)
 
     def run_info(self, run_id: str) -> DagsterRunInfo | None:
         data: dict[str, Any] = self.execute(RUN_INFO, {"runId": run_id})["runOrError"]
@@ -119,13 +119,11 @@ class DagsterGraphQL:
         if data["__typename"] != "Run":
             raise DagsterUnavailable(data.get("message", data["__typename"]))
         tags = {t["key"]: t["value"] for t in data["tags"]}
-        return DagsterRunInfo(run_id, str(data["status"]), tags.get(ORG_TAG) or tags.get(PARTITION_TAG))
+        return DagsterRunInfo(run_id, str(data["status"]), run_org(tags))
 
     def ensure_partition(self, org_id: str) -> None:
         selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
-        data = self.execute(
-            ADD_PARTITION, {"selector": selector, "name": organization_partitions.name, "key": org_id}
-        )
+        data = self.execute(ADD_PARTITION, {"selector": selector, "name": ORG_PARTITIONS, "key": org_id})
         kind = data["addDynamicPartition"]["__typename"]
         if kind not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
             raise DagsterUnavailable(data["addDynamicPartition"].get("message", kind))

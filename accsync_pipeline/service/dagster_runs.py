@@ -1,28 +1,38 @@
 """Dagster's run storage read directly (sensors, the in-process launcher, the liveness sweep).
 
-The home of "which run is syncing this org" and "make sure the org has its partition" for
-processes that hold the Dagster instance; `DagsterGraphQL` asks the same of a webserver,
-with the same statuses and tags (`service.launch`).
+"Which run is syncing this org" and "make sure the org has its partition" for processes that hold
+the Dagster instance: the candidate runs are fetched here and judged by `domain.active_sync`, as
+`DagsterGraphQL` does with the runs it asks a webserver for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import dagster as dg
 from dagster._core.storage.dagster_run import RunsFilter
 
-from accsync_pipeline.defs.partitions import organization_partitions
-from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG
-from accsync_pipeline.service.launch import ACTIVE_RUN_STATUSES, ACTIVE_RUN_TAGS, DagsterRunInfo
+from accsync_pipeline.defs.partitions import ORG_PARTITIONS
+from accsync_pipeline.domain import active_sync
+from accsync_pipeline.domain.active_sync import RunView, run_org
+from accsync_pipeline.service.launch import ACTIVE_RUN_STATUSES, DagsterRunInfo
+
+
+def _view(run: dg.DagsterRun) -> RunView:
+    return RunView(run.run_id, run.status.value, run.tags)
+
+
+def _tagged(instance: dg.DagsterInstance, org_id: str) -> Iterator[RunView]:
+    """The org's newest active run under each tag in turn; the second query only if asked for."""
+    statuses = list(ACTIVE_RUN_STATUSES)
+    for key in active_sync.ACTIVE_RUN_TAGS:
+        for run in instance.get_runs(RunsFilter(tags={key: org_id}, statuses=statuses), limit=1):
+            yield _view(run)
 
 
 def active_run_id(instance: dg.DagsterInstance, org_id: str) -> str | None:
-    """A queued or running sync of the org, whatever launched it (UI runs carry only the partition)."""
-    statuses = list(ACTIVE_RUN_STATUSES)
-    for key in ACTIVE_RUN_TAGS:
-        runs = instance.get_runs(RunsFilter(tags={key: org_id}, statuses=statuses), limit=1)
-        if runs:
-            return runs[0].run_id
-    return None
+    """A queued or running sync of the org, whatever launched it (`domain.active_sync`)."""
+    return active_sync.active_run_id(_tagged(instance, org_id), org_id)
 
 
 def active_runs_by_org(instance: dg.DagsterInstance) -> dict[str, str]:
@@ -31,28 +41,20 @@ def active_runs_by_org(instance: dg.DagsterInstance) -> dict[str, str]:
     Active runs are few (the queue and the running ones), so they are read once and mapped to
     their org by tag, instead of asking run storage twice per org.
     """
-    statuses = list(ACTIVE_RUN_STATUSES)
-    found: dict[str, str] = {}
-    for run in instance.get_runs(RunsFilter(statuses=statuses)):
-        for key in ACTIVE_RUN_TAGS:
-            org_id = run.tags.get(key)
-            if org_id:
-                found.setdefault(org_id, run.run_id)
-                break
-    return found
+    runs = instance.get_runs(RunsFilter(statuses=list(ACTIVE_RUN_STATUSES)))
+    return active_sync.active_runs_by_org(_view(run) for run in runs)
 
 
 def ensure_partition(instance: dg.DagsterInstance, org_id: str) -> None:
-    name = organization_partitions.name or "organization"
-    if not instance.has_dynamic_partition(name, org_id):
-        instance.add_dynamic_partitions(name, [org_id])
+    if not instance.has_dynamic_partition(ORG_PARTITIONS, org_id):
+        instance.add_dynamic_partitions(ORG_PARTITIONS, [org_id])
 
 
 def run_info(instance: dg.DagsterInstance, run_id: str) -> DagsterRunInfo | None:
     run = instance.get_run_by_id(run_id)
     if run is None:
         return None
-    return DagsterRunInfo(run_id, run.status.value, run.tags.get(ORG_TAG) or run.tags.get(PARTITION_TAG))
+    return DagsterRunInfo(run_id, run.status.value, run_org(run.tags))
 
 
 class InstanceRuns:

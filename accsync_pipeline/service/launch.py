@@ -1,4 +1,4 @@
-"""Launching a sync run: the request, its run config and tags, what counts as an active sync, and
+"""Launching a sync run: the request, its run config and tags, and
 the `SyncLauncher` every launch goes through (implementations: `service.dagster_gateway`)."""
 
 from __future__ import annotations
@@ -10,23 +10,15 @@ from typing import Any, Protocol
 import dagster as dg
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
-from accsync_pipeline.domain.run_tags import ORG_TAG, PARTITION_TAG, sync_run_tags
+from accsync_pipeline.domain.active_sync import ACTIVE_STATUSES as ACTIVE_STATUSES  # the names, kept here too
+from accsync_pipeline.domain.run_tags import sync_run_tags
 from accsync_pipeline.service.errors import Conflict, Unavailable
 
 SYNC_OP = "export_approved_records"
-# A sync counts as active from the queue until Dagster says it finished; a sync job is never SUSPENDED.
-ACTIVE_RUN_STATUSES = (
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-)
-# The same statuses by name, as Dagster's GraphQL API and `DagsterRunInfo.status` spell them.
-ACTIVE_STATUSES = frozenset(s.value for s in ACTIVE_RUN_STATUSES)
+# The statuses in which a sync counts as active (`domain.active_sync`), as Dagster's enum for its
+# run-storage filters.
+ACTIVE_RUN_STATUSES = tuple(dg.DagsterRunStatus(name) for name in sorted(ACTIVE_STATUSES))
 TERMINAL_STATUSES = frozenset(s.value for s in FINISHED_STATUSES)
-# A run syncs the org named by either tag: runs from the Dagster UI carry only the partition.
-ACTIVE_RUN_TAGS = (ORG_TAG, PARTITION_TAG)
 
 
 class SyncAlreadyRunning(Conflict):
