@@ -185,6 +185,24 @@ def test_retry_all_waits_while_a_sync_is_queued_elsewhere(
     screenshot(page, "status-queued-elsewhere")
 
 
+def test_a_retry_says_at_once_that_it_is_starting_and_takes_no_second_click(
+    admin_server: AdminServer, pages: Callable[..., Page]
+) -> None:
+    """Launching the run can take seconds: the screen answers the click before the server does."""
+    daily_work_data(admin_server)
+    page = open_as(pages, admin_server, KARI, "/orgs/hlf?status=failed")
+    held: list[Any] = []  # the retry request, kept unanswered until the test lets it go
+    page.route("**/api/orgs/hlf/retry", lambda route: held.append(route))
+    page.get_by_role("button", name="Retry all failed records (3)").click()
+    expect(page.locator("#retry-status")).to_have_text("Starting a sync of the failed records…")
+    expect(page.locator("#retry-all")).to_be_disabled()
+    expect(page.locator("#retry-selected")).to_be_disabled()
+    assert len(held) == 1
+    held[0].fulfill(status=409, json={"detail": "A sync is already running"})
+    expect(page.locator("#retry-status")).to_contain_text("A sync is queued or running")
+    expect(page.locator("#retry-all")).to_be_enabled()
+
+
 def test_a_runs_page_follows_it_from_click_to_ledger(
     admin_server: AdminServer, pages: Callable[..., Page]
 ) -> None:

@@ -47,6 +47,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NewPage = Callable[[], Page]
 RUN_MS = 120_000  # a Dagster run: queue, a worker process, the export
+LAUNCH_MS = 30_000  # the webserver asked to launch a run, answering when it is queued
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def test_retry_selected_sends_only_those_and_retry_all_the_rest(
     expect(page.locator("#selected-count")).to_have_text("2 selected")
     screenshot(page, "failed-records-selected", docs=True)
     page.get_by_role("button", name="Retry selected (2)").click()
-    expect(page.locator("#retry-status")).to_have_text("2 records will be sent again now.")
+    expect(page.locator("#retry-status")).to_have_text("2 records will be sent again now.", timeout=LAUNCH_MS)
     expect(page.locator("#pending-count")).to_have_text("0", timeout=RUN_MS)
 
     expect(page.locator("#sync-now")).to_be_enabled(timeout=RUN_MS)
@@ -201,7 +202,7 @@ def test_retry_selected_sends_only_those_and_retry_all_the_rest(
     assert {r for r, s in after_selected.items() if s == "failed"} == {ids[0], ids[2], ids[3], ids[5]}
 
     page.get_by_role("button", name="Retry all failed records (4)").click()
-    expect(page.locator("#retry-status")).to_have_text("4 records will be sent again now.")
+    expect(page.locator("#retry-status")).to_have_text("4 records will be sent again now.", timeout=LAUNCH_MS)
     expect(page.locator("#failed-count")).to_have_text("0")
     expect(page.locator("#pending-count")).to_have_text("0", timeout=RUN_MS)
     expect(page.locator("#sync-now")).to_be_enabled(timeout=RUN_MS)

@@ -171,8 +171,16 @@
       if (target.id === "select-all" || target.classList.contains("record-checkbox")) updateSelection();
     });
 
+    // Launching the run can take seconds: say at once that the retry is starting, and keep a second
+    // click from asking for a second run (it would only be refused with 409).
     async function retry(recordIds) {
       const status = document.getElementById("retry-status");
+      for (const id of ["retry-selected", "retry-all"]) {
+        const button = document.getElementById(id);
+        if (button) button.disabled = true;
+      }
+      const asked = recordIds ? `${recordIds.length} ${recordIds.length === 1 ? "record" : "records"}` : "the failed records";
+      setStatus(status, `Starting a sync of ${asked}…`, "");
       const result = await api("POST", `/api/orgs/${encodeURIComponent(orgId)}/retry`, { record_ids: recordIds });
       if (!result.ok) {
         const text = result.status === 409
