@@ -89,6 +89,10 @@ class ExportableRecord:
     description: str
     expense_date: date
     approved_at: datetime
+    # Whether an older accsync could have sent it under its legacy keys
+    # (`domain.legacy_keys.may_hold_legacy_keys`): then its lookups ask for them too. True
+    # unless the export knows better, so that a record built without the rule is never missed.
+    may_hold_legacy_keys: bool = True
 
     # Computed once per record: a connector reads them several times per send, and a hashed
     # key costs a digest each time.
@@ -102,6 +106,8 @@ class ExportableRecord:
 
     @functools.cached_property
     def ledger_keys(self) -> LedgerKeys:
+        if not self.may_hold_legacy_keys:
+            return LedgerKeys(self.record_id, self.idempotency_key, self.document_number)
         return _with_legacy(self.org_id, self.record_id, self.idempotency_key, self.document_number)
 
 
@@ -115,7 +121,8 @@ class LedgerKeys:
 
     The legacy keys are those an older accsync sent for the record, before keys were made
     unique under upper-casing (`legacy_idempotency_key`); None where they are the current
-    ones. A record in flight across that upgrade may stand in the ledger under them.
+    ones, or where no older accsync can have sent the record (`domain.legacy_keys`). A record
+    sent by an older accsync, or in flight across that upgrade, may stand in the ledger under them.
     """
 
     record_id: str
@@ -125,8 +132,10 @@ class LedgerKeys:
     legacy_document_number: str | None = None
 
 
-def ledger_keys(org_id: str, record_id: str) -> LedgerKeys:
-    return _with_legacy(org_id, record_id, idempotency_key(org_id, record_id), document_number(record_id))
+def ledger_keys(org_id: str, record_id: str, *, legacy: bool = True) -> LedgerKeys:
+    """The record's keys; its legacy keys too unless `legacy` is False (see `domain.legacy_keys`)."""
+    key, document = idempotency_key(org_id, record_id), document_number(record_id)
+    return _with_legacy(org_id, record_id, key, document) if legacy else LedgerKeys(record_id, key, document)
 
 
 def _with_legacy(org_id: str, record_id: str, key: str, document: str) -> LedgerKeys:

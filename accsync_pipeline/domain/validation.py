@@ -77,8 +77,11 @@ def skip_reason(
     return skip.reason if skip else None
 
 
-def to_exportable(record: ApprovedRecord) -> ExportableRecord:
-    """Narrow a record that has no skip reason. Call only after `skip_reason` returned None."""
+def to_exportable(record: ApprovedRecord, *, may_hold_legacy_keys: bool = True) -> ExportableRecord:
+    """Narrow a record that has no skip reason. Call only after `skip_reason` returned None.
+
+    `may_hold_legacy_keys`: what `domain.legacy_keys.may_hold_legacy_keys` says of it.
+    """
     assert record.employee_number and record.expense_account
     return ExportableRecord(
         record_id=record.record_id,
@@ -91,4 +94,5 @@ def to_exportable(record: ApprovedRecord) -> ExportableRecord:
         description=record.description,
         expense_date=record.expense_date,
         approved_at=record.approved_at,
+        may_hold_legacy_keys=may_hold_legacy_keys,
     )

@@ -158,6 +158,17 @@ org_intake_marks = sa.Table(
     sa.Column("taken_in_at", UtcDateTime, nullable=False),
 )
 
+# When this database started sending each key scheme (`domain.legacy_keys`): a record approved
+# well after the current scheme's mark cannot stand in a ledger under the keys an older accsync
+# sent, so its lookups need not ask for them. Written by the migration that introduced the
+# scheme, once, and again on a database restored from a backup older than that migration.
+ledger_key_schemes = sa.Table(
+    "ledger_key_schemes",
+    metadata,
+    sa.Column("scheme", sa.String(40), primary_key=True),
+    sa.Column("since", UtcDateTime, nullable=False),
+)
+
 sync_attempts = sa.Table(
     "sync_attempts",
     metadata,

@@ -24,6 +24,10 @@ def _everything(engine: Engine) -> dict[str, Any]:
             for (kind, name, _table, _sql) in ddl
             if kind == "table" and not name.startswith("sqlite_")
         }
+        # The one value a migration takes from the clock: when the database started using the
+        # current keys (migration 0007). A copy keeps its template's instant, earlier than a fresh one.
+        if "ledger_key_schemes" in rows:
+            rows["ledger_key_schemes"] = [(scheme,) for scheme, _since in rows["ledger_key_schemes"]]
         settings = {
             pragma: conn.execute(sa.text(f"PRAGMA {pragma}")).scalar()
             for pragma in ("journal_mode", "user_version", "foreign_keys")
