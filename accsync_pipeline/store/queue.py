@@ -367,17 +367,6 @@ def outcome_unknown_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -
     return {org_id: int(count) for org_id, count in conn.execute(query)}
 
 
-def open_counts(conn: sa.Connection, org_id: str) -> tuple[tuple[Any, ...], ...]:
-    """The org's open state rows counted per status (read on the open-records index)."""
-    query = (
-        sa.select(S.c.status, sa.func.count())
-        .where(S.c.org_id == org_id, S.c.status.in_(OPEN_STATUSES))
-        .group_by(S.c.status)
-        .order_by(S.c.status)
-    )
-    return tuple(tuple(row) for row in conn.execute(query))
-
-
 def record_counts(conn: sa.Connection, org_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
     """Per org: {"pending": n, "failed": n}, where pending includes what intake would take in.
 

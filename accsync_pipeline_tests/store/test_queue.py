@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.store import queue
-from accsync_pipeline.store.schema import record_sync_state, sync_runs
+from accsync_pipeline.store.schema import approved_records, record_sync_state, sync_runs
 from accsync_pipeline_tests.factories import NOW, add_source
 
 HOUR = timedelta(hours=1)
@@ -66,20 +66,6 @@ def test_records_in_flight_are_outcome_unknown_only_once_their_run_has_ended(eng
             sa.select(record_sync_state.c.record_id).where(queue.outcome_unknown()).order_by("record_id")
         ).scalars()
         assert list(unknown) == ["E1", "E2", "G1", "O1"]
-
-
-def test_open_counts_are_the_orgs_pending_in_flight_and_failed_rows_by_status(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for i, status in enumerate(
-            [SyncStatus.PENDING] * 3 + [SyncStatus.FAILED] * 2 + [SyncStatus.IN_FLIGHT]
-        ):
-            put_state(conn, f"R{i}", status)
-        put_state(conn, "X1", SyncStatus.EXPORTED)
-        put_state(conn, "S1", SyncStatus.SKIPPED)
-        put_state(conn, "O1", SyncStatus.PENDING, org_id="other")
-        assert queue.open_counts(conn, "hlf") == (("failed", 2), ("in_flight", 1), ("pending", 3))
-        assert queue.open_counts(conn, "other") == (("pending", 1),)
-        assert queue.open_counts(conn, "none") == ()
 
 
 def test_the_first_due_retry_per_org_counts_failed_records_due_at_or_before_now(engine: Engine) -> None:
@@ -169,6 +155,66 @@ def test_source_changes_read_after_a_position_and_the_late_rows_behind_it_not_ta
 
         late, everything = queue.source_changes(conn, None, timedelta(minutes=5), 3)
         assert (late, _ids(everything)) == ([], ["A", "T", "U"])
+
+
+def _without_the_source_order_index(conn: sa.Connection) -> None:
+    """Drop the (updated_at, record_id) index, which hands SQLite its rows in that order.
+
+    The order the sensor's cursor rests on must come from the query: read through that index,
+    a query that forgot the tie-break on the id would still give rows of one instant in id order.
+    Without it SQLite reads the table in the order the rows were written and sorts what it is told.
+    """
+    [index] = [
+        i for i in approved_records.indexes if [c.name for c in i.columns] == ["updated_at", "record_id"]
+    ]
+    conn.execute(sa.schema.DropIndex(index))
+
+
+def test_source_changes_of_one_instant_come_in_id_order_whatever_order_they_were_written(
+    engine: Engine,
+) -> None:
+    at = NOW - HOUR
+    with engine.begin() as conn:
+        _without_the_source_order_index(conn)
+        for record_id in ("L9", "L3", "L7", "L1"):  # late: behind the position, never taken in
+            add_source(conn, record_id, updated_at=at - timedelta(minutes=1))
+        for record_id in ("M", "Z", "C", "X", "D"):  # the position's instant, written out of id order
+            add_source(conn, record_id, updated_at=at)
+
+        late, changed = queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 10)
+        assert (_ids(late), _ids(changed)) == (["L1", "L3", "L7", "L9", "C", "D", "M"], ["X", "Z"])
+        late, changed = queue.source_changes(conn, (at, "M"), timedelta(minutes=5), 3)
+        assert (_ids(late), _ids(changed)) == (["L1", "L3", "L7"], ["X", "Z"])
+        # From the start, a page ends inside an instant: the cursor must name the page's last row.
+        late, page = queue.source_changes(conn, None, timedelta(minutes=5), 6)
+        assert (late, _ids(page)) == ([], ["L1", "L3", "L7", "L9", "C", "D"])
+        _, page = queue.source_changes(conn, (page[-1].updated_at, page[-1].record_id), timedelta(0), 6)
+        assert _ids(page) == ["M", "X", "Z"]
+
+
+def _unordered_reads_reversed(conn: sa.Connection) -> None:
+    """On SQLite, make a query without ORDER BY return its rows in the reverse of its plan's order.
+
+    SQLite's own aid (PRAGMA reverse_unordered_selects) for finding code that relies on an order it
+    never asked for: the plan would otherwise read the (org_id, record_id) index in id order anyway.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA reverse_unordered_selects = ON")
+
+
+def test_a_run_pages_through_the_queue_in_id_order(engine: Engine) -> None:
+    ids = ["Q4", "Q1", "Q5", "Q2", "Q3"]
+    with engine.begin() as conn:
+        _unordered_reads_reversed(conn)
+        for record_id in ids:
+            add_source(conn, record_id)
+            put_state(conn, record_id, SyncStatus.PENDING)
+        pages: list[list[str]] = []
+        after = ""
+        while chunk := queue.read_queue(conn, "hlf", NOW, after, 2):
+            pages.append([q.record.record_id for q in chunk])
+            after = pages[-1][-1]
+        assert pages == [["Q1", "Q2"], ["Q3", "Q4"], ["Q5"]]
 
 
 def test_the_clauses_tell_due_from_waiting_and_reopened(engine: Engine) -> None:
