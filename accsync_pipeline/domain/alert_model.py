@@ -47,12 +47,49 @@ class Audience(StrEnum):
 
 @dataclass(frozen=True)
 class FailingRecord:
-    """A record that is not exported and has failed `consecutive_failures` attempts in a row."""
+    """A record that is not exported and has failed `consecutive_failures` attempts in a row: a fact,
+    and the details of its consecutive_failures alert."""
 
     record_id: str
     record_type: str
     consecutive_failures: int
     error: str | None
+
+
+@dataclass(frozen=True)
+class ErrorsDetails:
+    """Failed attempts not put right within the org's window (rule error_threshold)."""
+
+    errors: int
+    window_hours: int
+
+
+@dataclass(frozen=True)
+class WaitingDetails:
+    """Approved records waiting longer than the org's limit, and the oldest approval (stale_pending)."""
+
+    overdue: int
+    oldest_approved_at: datetime
+
+
+@dataclass(frozen=True)
+class PlatformDetails:
+    """The orgs alerting when the platform alert opened (rule platform)."""
+
+    orgs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnreadDetails:
+    """Stored details that are not what their rule writes (`alert_details.parse_details`); kept as
+    stored, so they are written back unchanged. The values stay out of the repr: no rule wrote them."""
+
+    values: Mapping[str, Any] = field(repr=False, hash=False)
+    problem: str  # names fields, never values
+
+
+# What an alert records about its condition: one typed value per rule.
+AlertDetails = FailingRecord | ErrorsDetails | WaitingDetails | PlatformDetails | UnreadDetails
 
 
 @dataclass(frozen=True)
@@ -85,7 +122,7 @@ class ActiveAlert:
     rule: Rule
     org_id: str | None
     opened_at: datetime
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: AlertDetails | None = None  # None: not read (tests of what does not depend on them)
     # Whether global administrators received the opening notice (they may not, under consolidation).
     global_admins_told: bool = False
 
@@ -95,7 +132,7 @@ class AlertOpening:
     alert_key: str
     rule: Rule
     org_id: str | None
-    details: Mapping[str, Any]
+    details: AlertDetails
 
 
 @dataclass(frozen=True)
@@ -170,4 +207,5 @@ def alert_key_of(rule: Rule, org_id: str, record_id: str | None = None) -> str:
 class Condition:
     rule: Rule
     org: OrgFacts
-    details: Mapping[str, Any]
+    # None for the stand-in of an org's failing records already alerted (`alerts._with_alerted_failing`).
+    details: AlertDetails | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from accsync_pipeline.domain.alert_model import (
     CONNECTOR_LABELS,
@@ -18,11 +17,15 @@ from accsync_pipeline.domain.alert_model import (
     ActiveAlert,
     Audience,
     Condition,
+    ErrorsDetails,
+    FailingRecord,
     Notice,
     OrgFacts,
     Rule,
     Severity,
+    WaitingDetails,
     age_text,
+    alert_key_of,
     error_text,
     opening_key,
     plural,
@@ -42,42 +45,43 @@ RULE_SUMMARIES = {
 def opening_text(c: Condition, now: datetime) -> tuple[Severity, str, str, str]:
     """Severity, title, text and link of a non-record condition's alert."""
     org, t, d = c.org, c.org.thresholds, c.details
-    if c.rule == Rule.ERROR_THRESHOLD:
+    if isinstance(d, ErrorsDetails):
         return (
             Severity.CRITICAL,
             f"Many sync errors in {org.name}",
-            f"In the last {plural(t.error_window_hours, 'hour')}, {plural(d['errors'], 'attempt')} to post "
+            f"In the last {plural(t.error_window_hours, 'hour')}, {plural(d.errors, 'attempt')} to post "
             f"{org.name}'s records to the accounting system failed and have not succeeded since. "
             f"This alert starts above {t.error_threshold}. Open the status screen to see the failed records.",
             status_link(org.org_id, "failed"),
         )
-    assert org.oldest_pending_at is not None
+    if not isinstance(d, WaitingDetails):
+        raise ValueError(f"no opening text for a {c.rule} condition with {type(d).__name__}")
     return (
         Severity.WARNING,
         f"Approved records are waiting in {org.name}",
-        f"{plural(d['overdue'], 'approved record')} in {org.name} "
-        f"{'has' if d['overdue'] == 1 else 'have'} waited more than "
+        f"{plural(d.overdue, 'approved record')} in {org.name} "
+        f"{'has' if d.overdue == 1 else 'have'} waited more than "
         f"{plural(t.pending_hours, 'hour')} to be posted to the accounting system, although the "
-        f"connector is switched on. The oldest was approved {age_text(now, org.oldest_pending_at)} ago. "
+        f"connector is switched on. The oldest was approved {age_text(now, d.oldest_approved_at)} ago. "
         "Whether no sync took them in or a sync failed to post them, check the latest runs, "
         "the failed records and the sync schedule.",
         status_link(org.org_id, "pending"),
     )
 
 
-def failing_notice(org: OrgFacts, records: Sequence[Mapping[str, Any]], now: datetime) -> Notice:
+def failing_notice(org: OrgFacts, records: Sequence[FailingRecord], now: datetime) -> Notice:
     """One notice for all of an org's records that crossed the failure limit in this evaluation."""
-    ids = [str(r["record_id"]) for r in records]
+    ids = [r.record_id for r in records]
     if len(records) == 1:
         r = records[0]
         title = f"A record in {org.name} keeps failing"
         body = (
-            f"The {record_label(r['record_type'])} {r['record_id']} in {org.name} has failed "
-            f"{r['consecutive_failures']} times in a row. The last error was: {error_text(r['error'])}"
+            f"The {record_label(r.record_type)} {r.record_id} in {org.name} has failed "
+            f"{r.consecutive_failures} times in a row. The last error was: {error_text(r.error)}"
         )
     else:
         lines = [
-            f"- {record_label(r['record_type'])} {r['record_id']}: {error_text(r['error'])}"
+            f"- {record_label(r.record_type)} {r.record_id}: {error_text(r.error)}"
             for r in records[:MAX_LISTED]
         ]
         if len(records) > MAX_LISTED:
@@ -94,10 +98,15 @@ def failing_notice(org: OrgFacts, records: Sequence[Mapping[str, Any]], now: dat
     return Notice(Audience.ORG_ADMINS, org.org_id, Severity.WARNING, title_text(title), body, link, key)
 
 
+def _failing_label(a: ActiveAlert) -> str:
+    if isinstance(a.details, FailingRecord):
+        return f"{record_label(a.details.record_type)} {a.details.record_id}"
+    # Stored details that did not parse: the record is named by the alert's key.
+    return f"record {a.alert_key.removeprefix(alert_key_of(a.rule, a.org_id or '') + ':')}"
+
+
 def failing_resolved_notice(org_id: str, name: str, alerts: Sequence[ActiveAlert], now: datetime) -> Notice:
-    labels = [
-        f"{record_label(str(a.details.get('record_type')))} {a.details.get('record_id')}" for a in alerts
-    ]
+    labels = [_failing_label(a) for a in alerts]
     shown = ", ".join(labels[:MAX_LISTED]) + (
         f" and {len(labels) - MAX_LISTED} more" if len(labels) > MAX_LISTED else ""
     )

@@ -10,9 +10,8 @@ an amount.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from accsync_pipeline.domain.alert_model import (
     DEFAULT_PLATFORM_THRESHOLD,
@@ -22,11 +21,14 @@ from accsync_pipeline.domain.alert_model import (
     Audience,
     Condition,
     Decisions,
+    ErrorsDetails,
     FailingRecord,
     Notice,
     OrgFacts,
+    PlatformDetails,
     Rule,
     Severity,
+    WaitingDetails,
     alert_key_of,
     opening_key,
     resolution_key,
@@ -70,17 +72,11 @@ def _conditions(facts: Sequence[OrgFacts], now: datetime) -> dict[str, Condition
         t = org.thresholds
         for r in org.failing_records:
             if r.consecutive_failures >= t.consecutive_failures:
-                details = {
-                    "record_id": r.record_id,
-                    "record_type": r.record_type,
-                    "consecutive_failures": r.consecutive_failures,
-                    "error": r.error,
-                }
                 held[alert_key_of(Rule.CONSECUTIVE_FAILURES, org.org_id, r.record_id)] = Condition(
-                    Rule.CONSECUTIVE_FAILURES, org, details
+                    Rule.CONSECUTIVE_FAILURES, org, r
                 )
         if org.recent_errors > t.error_threshold:
-            details = {"errors": org.recent_errors, "window_hours": t.error_window_hours}
+            details = ErrorsDetails(org.recent_errors, t.error_window_hours)
             held[alert_key_of(Rule.ERROR_THRESHOLD, org.org_id)] = Condition(
                 Rule.ERROR_THRESHOLD, org, details
             )
@@ -91,8 +87,8 @@ def _conditions(facts: Sequence[OrgFacts], now: datetime) -> dict[str, Condition
             and oldest is not None
             and (now - oldest).total_seconds() > t.pending_hours * 3600
         ):
-            details = {"overdue": org.overdue_pending, "oldest_approved_at": oldest.isoformat()}
-            held[alert_key_of(Rule.STALE_PENDING, org.org_id)] = Condition(Rule.STALE_PENDING, org, details)
+            waiting = WaitingDetails(org.overdue_pending, oldest)
+            held[alert_key_of(Rule.STALE_PENDING, org.org_id)] = Condition(Rule.STALE_PENDING, org, waiting)
     return held
 
 
@@ -106,7 +102,7 @@ def _with_alerted_failing(held: dict[str, Condition], facts: Sequence[OrgFacts])
         if org.failing_alerted:
             alerting.setdefault(
                 alert_key_of(Rule.CONSECUTIVE_FAILURES, org.org_id),
-                Condition(Rule.CONSECUTIVE_FAILURES, org, {}),
+                Condition(Rule.CONSECUTIVE_FAILURES, org),
             )
     return alerting
 
@@ -126,14 +122,19 @@ def evaluate(
     held = _conditions(facts, now)
     by_key = {a.alert_key: a for a in active}
     orgs = {o.org_id: o for o in facts}
-    opened = [AlertOpening(k, c.rule, c.org.org_id, c.details) for k, c in held.items() if k not in by_key]
+    # Only conditions that hold carry details; the stand-ins are not in `held`.
+    opened = [
+        AlertOpening(k, c.rule, c.org.org_id, c.details)
+        for k, c in held.items()
+        if k not in by_key and c.details is not None
+    ]
     cleared = [a for a in active if a.rule != Rule.PLATFORM and a.alert_key not in held]
     notices: list[Notice] = []
 
-    new_failing: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    new_failing: dict[str, list[FailingRecord]] = defaultdict(list)
     for o in opened:
         c = held[o.alert_key]
-        if o.rule == Rule.CONSECUTIVE_FAILURES:
+        if isinstance(o.details, FailingRecord):  # a record's alert: one notice per org, below
             new_failing[c.org.org_id].append(o.details)
         else:
             severity, title, body, link = opening_text(c, now)
@@ -160,7 +161,7 @@ def evaluate(
     cleared_keys = [a.alert_key for a in cleared]
     if consolidated and platform is None:
         orgs_alerting = sorted({c.org.org_id for c in alerting.values()})
-        opened.append(AlertOpening(PLATFORM_KEY, Rule.PLATFORM, None, {"orgs": orgs_alerting}))
+        opened.append(AlertOpening(PLATFORM_KEY, Rule.PLATFORM, None, PlatformDetails(tuple(orgs_alerting))))
         notices.append(platform_notice(alerting, now))
     elif not consolidated and platform is not None:
         cleared_keys.append(PLATFORM_KEY)

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from accsync_pipeline.domain.alert_details import details_json, parse_details
 from accsync_pipeline.domain.alerts import ActiveAlert, AlertOpening, FailingRecord, Rule
 from accsync_pipeline.domain.org import AlertThresholds
 from accsync_pipeline.domain.records import SyncStatus
@@ -73,7 +74,7 @@ def _active(rows: Any) -> list[ActiveAlert]:
             rule=Rule(m["rule"]),
             org_id=m["org_id"],
             opened_at=m["opened_at"],
-            details=dict(m["details"] or {}),
+            details=parse_details(m["rule"], m["details"]),
         )
         for m in (r._mapping for r in rows)
     ]
@@ -140,7 +141,7 @@ def open_alert(conn: sa.Connection, opening: AlertOpening, now: datetime) -> Non
         "active": True,
         "opened_at": now,
         "cleared_at": None,
-        "details": dict(opening.details),
+        "details": details_json(opening.details),
     }
     reopened = conn.execute(
         alert_state.update()
@@ -191,7 +192,7 @@ def open_alerts(conn: sa.Connection, openings: Sequence[AlertOpening], now: date
             "active": True,
             "opened_at": now,
             "cleared_at": None,
-            "details": dict(o.details),
+            "details": details_json(o.details),
         }
 
     reopen = [{"b_key": o.alert_key, **values(o)} for o in openings if o.alert_key in known]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from accsync_pipeline.domain.alert_details import details_json
+from accsync_pipeline.domain.alert_model import ErrorsDetails, PlatformDetails, WaitingDetails
 from accsync_pipeline.domain.alerts import (
     ActiveAlert,
     AlertOpening,
     Audience,
     Decisions,
+    FailingRecord,
     Notice,
     OrgFacts,
     Rule,
@@ -18,6 +21,7 @@ from accsync_pipeline.domain.alerts import (
 from accsync_pipeline.domain.org import AlertThresholds
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+NORD_VEST = PlatformDetails(("nord", "vest"))
 
 
 def to(decisions: Decisions, audience: Audience) -> list[Notice]:
@@ -28,8 +32,9 @@ def test_an_error_alert_stores_the_count_and_window_and_both_audiences_read_the_
     org = OrgFacts("hlf", "HLF", thresholds=AlertThresholds(error_window_hours=6), recent_errors=12)
     decisions = evaluate([org], [], NOW)
     assert decisions.opened == (
-        AlertOpening("error_threshold:hlf", Rule.ERROR_THRESHOLD, "hlf", {"errors": 12, "window_hours": 6}),
+        AlertOpening("error_threshold:hlf", Rule.ERROR_THRESHOLD, "hlf", ErrorsDetails(12, 6)),
     )
+    assert details_json(decisions.opened[0].details) == {"errors": 12, "window_hours": 6}
     [to_org] = to(decisions, Audience.ORG_ADMINS)
     [to_global] = to(decisions, Audience.GLOBAL_ADMINS)
     assert to_org.title == "Many sync errors in HLF" and to_org.body.startswith(
@@ -43,13 +48,10 @@ def test_a_waiting_alert_stores_how_many_wait_and_since_when() -> None:
     org = OrgFacts("hlf", "HLF", overdue_pending=4, oldest_pending_at=oldest)
     decisions = evaluate([org], [], NOW)
     assert decisions.opened == (
-        AlertOpening(
-            "stale_pending:hlf",
-            Rule.STALE_PENDING,
-            "hlf",
-            {"overdue": 4, "oldest_approved_at": "2026-11-18T11:59:59+00:00"},
-        ),
+        AlertOpening("stale_pending:hlf", Rule.STALE_PENDING, "hlf", WaitingDetails(4, oldest)),
     )
+    stored = {"overdue": 4, "oldest_approved_at": "2026-11-18T11:59:59+00:00"}
+    assert details_json(decisions.opened[0].details) == stored
     [notice] = decisions.notices
     assert notice.title == "Approved records are waiting in HLF"
     assert "The oldest was approved 48 hours ago." in notice.body
@@ -70,22 +72,21 @@ def test_no_overdue_record_means_no_waiting_alert_whatever_the_oldest_approval()
 def test_the_platform_alert_stores_the_orgs_alerting_in_order() -> None:
     facts = [OrgFacts(o, o.upper(), recent_errors=20) for o in ("vest", "nord")]
     decisions = evaluate(facts, [], NOW)
-    assert decisions.opened[-1] == AlertOpening("platform", Rule.PLATFORM, None, {"orgs": ["nord", "vest"]})
+    assert decisions.opened[-1] == AlertOpening("platform", Rule.PLATFORM, None, NORD_VEST)
+    assert details_json(decisions.opened[-1].details) == {"orgs": ["nord", "vest"]}
 
 
 def test_orgs_whose_record_alerts_are_open_already_count_and_are_named_but_open_nothing() -> None:
     facts = [OrgFacts("nord", "Nord", failing_alerted=2), OrgFacts("vest", "Vest", failing_alerted=1)]
     decisions = evaluate(facts, [], NOW)
-    assert decisions.opened == (AlertOpening("platform", Rule.PLATFORM, None, {"orgs": ["nord", "vest"]}),)
+    assert decisions.opened == (AlertOpening("platform", Rule.PLATFORM, None, NORD_VEST),)
     [notice] = decisions.notices
     assert notice.title == "2 organizations need attention at once"
     assert "\n- Nord: records keep failing\n- Vest: records keep failing\n" in notice.body
 
 
 def test_an_org_with_open_record_alerts_keeps_the_platform_alert_open() -> None:
-    platform = ActiveAlert(
-        "platform", Rule.PLATFORM, None, NOW - timedelta(hours=1), {"orgs": ["nord", "vest"]}
-    )
+    platform = ActiveAlert("platform", Rule.PLATFORM, None, NOW - timedelta(hours=1), NORD_VEST)
     errors = ActiveAlert("error_threshold:vest", Rule.ERROR_THRESHOLD, "vest", NOW - timedelta(hours=1))
     facts = [OrgFacts("nord", "Nord", failing_alerted=1), OrgFacts("vest", "Vest", recent_errors=20)]
     assert evaluate(facts, [platform, errors], NOW) == Decisions()
@@ -109,7 +110,7 @@ def test_record_alerts_of_an_org_no_longer_there_are_resolved_under_its_id() -> 
         Rule.CONSECUTIVE_FAILURES,
         "gone",
         NOW - timedelta(days=1),
-        {"record_id": "R1", "record_type": "honorarium"},
+        FailingRecord("R1", "honorarium", 3, "refused"),
     )
     decisions = evaluate([], [gone], NOW)
     assert decisions.cleared == ("consecutive_failures:gone:R1",)

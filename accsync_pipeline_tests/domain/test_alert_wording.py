@@ -7,19 +7,23 @@ the organization, the record type and the error, never a person or an amount.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from accsync_pipeline.domain.alert_model import (
     PLATFORM_KEY,
     ActiveAlert,
+    AlertDetails,
     Audience,
     Condition,
+    ErrorsDetails,
+    FailingRecord,
     Notice,
     OrgFacts,
     Rule,
     Severity,
+    UnreadDetails,
+    WaitingDetails,
     alert_key_of,
 )
 from accsync_pipeline.domain.alert_texts import (
@@ -35,7 +39,8 @@ from accsync_pipeline.domain.alert_texts import (
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OPENED = NOW - timedelta(hours=2)
-HLF = OrgFacts("hlf", "Hjelpelaget", recent_errors=3, oldest_pending_at=NOW - timedelta(hours=50))
+OLDEST = NOW - timedelta(hours=50)
+HLF = OrgFacts("hlf", "Hjelpelaget", recent_errors=3, oldest_pending_at=OLDEST)
 NRK = OrgFacts("nrk", "Norsk Kor", has_org_admins=False)
 WAITING = (
     "to be posted to the accounting system, although the connector is switched on. The oldest was approved "
@@ -54,7 +59,7 @@ NOT_POSTED = (
     [
         (
             Rule.ERROR_THRESHOLD,
-            {"errors": 1},
+            ErrorsDetails(1, 24),
             (
                 Severity.CRITICAL,
                 "Many sync errors in Hjelpelaget",
@@ -66,7 +71,7 @@ NOT_POSTED = (
         ),
         (
             Rule.STALE_PENDING,
-            {"overdue": 1},
+            WaitingDetails(1, OLDEST),
             (
                 Severity.WARNING,
                 "Approved records are waiting in Hjelpelaget",
@@ -76,7 +81,7 @@ NOT_POSTED = (
         ),
         (
             Rule.STALE_PENDING,
-            {"overdue": 2},
+            WaitingDetails(2, OLDEST),
             (
                 Severity.WARNING,
                 "Approved records are waiting in Hjelpelaget",
@@ -86,12 +91,12 @@ NOT_POSTED = (
         ),
     ],
 )
-def test_opening_texts(rule: Rule, details: dict[str, Any], expected: tuple[str, str, str, str]) -> None:
+def test_opening_texts(rule: Rule, details: AlertDetails, expected: tuple[str, str, str, str]) -> None:
     assert opening_text(Condition(rule, HLF, details), NOW) == expected
 
 
-def failing(record_id: str, record_type: str = "reimbursement", error: str | None = "e") -> dict[str, Any]:
-    return {"record_id": record_id, "record_type": record_type, "consecutive_failures": 3, "error": error}
+def failing(record_id: str, record_type: str = "reimbursement", error: str | None = "e") -> FailingRecord:
+    return FailingRecord(record_id, record_type, 3, error)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +136,7 @@ def failing(record_id: str, record_type: str = "reimbursement", error: str | Non
         ),
     ],
 )
-def test_failing_notices(records: list[dict[str, Any]], title: str, body: str, link: str) -> None:
+def test_failing_notices(records: list[FailingRecord], title: str, body: str, link: str) -> None:
     assert failing_notice(HLF, records, NOW) == Notice(
         Audience.ORG_ADMINS,
         "hlf",
@@ -149,7 +154,7 @@ def record_alert(record_id: str) -> ActiveAlert:
         Rule.CONSECUTIVE_FAILURES,
         "hlf",
         OPENED,
-        {"record_type": "honorarium", "record_id": record_id},
+        FailingRecord(record_id, "honorarium", 3, "e"),
     )
 
 
@@ -176,6 +181,18 @@ def test_failing_resolved_notices(count: int, title: str, shown: str) -> None:
         "/orgs/hlf",
         "consecutive_failures:hlf@2026-03-02T09:00:00+00:00#resolved",
     )
+
+
+def test_a_resolved_record_whose_stored_details_did_not_parse_is_named_by_its_alert_key() -> None:
+    unread = ActiveAlert(
+        alert_key_of(Rule.CONSECUTIVE_FAILURES, "hlf", "R:9"),
+        Rule.CONSECUTIVE_FAILURES,
+        "hlf",
+        OPENED,
+        UnreadDetails({"record": "R:9"}, "record_id: expected str"),
+    )
+    notice = failing_resolved_notice("hlf", "Hjelpelaget", [record_alert("R0"), unread], NOW)
+    assert notice.body == "No longer failing in Hjelpelaget: honorarium R0, record R:9."
 
 
 @pytest.mark.parametrize(
@@ -257,19 +274,19 @@ UNATTENDED = " (no organization administrator: its alerts come to you)"
     ("held", "title", "body"),
     [
         (
-            [Condition(Rule.ERROR_THRESHOLD, HLF, {}), Condition(Rule.STALE_PENDING, HLF, {})],
+            [Condition(Rule.ERROR_THRESHOLD, HLF), Condition(Rule.STALE_PENDING, HLF)],
             "1 organizations need attention at once",
             PLATFORM_OPENING + "- Hjelpelaget: many sync errors; approved records waiting too long\n"
             "Each organization's administrators have been told about their own organization.",
         ),
         (
-            [Condition(Rule.STALE_PENDING, NRK, {})],
+            [Condition(Rule.STALE_PENDING, NRK)],
             "1 organizations need attention at once",
             PLATFORM_OPENING + "- Norsk Kor: approved records waiting too long" + UNATTENDED + "\n"
             "None of these organizations has an administrator: their alerts come to you.",
         ),
         (
-            [Condition(Rule.CONSECUTIVE_FAILURES, NRK, {}), Condition(Rule.ERROR_THRESHOLD, HLF, {})],
+            [Condition(Rule.CONSECUTIVE_FAILURES, NRK), Condition(Rule.ERROR_THRESHOLD, HLF)],
             "2 organizations need attention at once",
             PLATFORM_OPENING
             + "- Hjelpelaget: many sync errors\n- Norsk Kor: records keep failing"
@@ -297,7 +314,7 @@ def test_platform_notices(held: list[Condition], title: str, body: str) -> None:
     [
         ([], "Fewer than 3 organizations are alerting now."),
         (
-            [Condition(Rule.STALE_PENDING, NRK, {}), Condition(Rule.ERROR_THRESHOLD, HLF, {})],
+            [Condition(Rule.STALE_PENDING, NRK), Condition(Rule.ERROR_THRESHOLD, HLF)],
             "Fewer than 3 organizations are alerting now. Still alerting: Hjelpelaget, Norsk Kor.",
         ),
     ],

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from accsync_pipeline.domain.alert_model import ErrorsDetails, FailingRecord, UnreadDetails
 from accsync_pipeline.domain.alerts import AlertOpening, Rule
 from accsync_pipeline.domain.org import AlertThresholds, OrgConfig, User
 from accsync_pipeline.domain.records import SyncStatus
@@ -20,7 +21,7 @@ from accsync_pipeline.store import records
 from accsync_pipeline.store import users as user_store
 from accsync_pipeline.store.alerts import AlertStateConflict
 from accsync_pipeline.store.records import RecordResult
-from accsync_pipeline.store.schema import approved_records, notifications
+from accsync_pipeline.store.schema import alert_state, approved_records, notifications
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 GLOBAL = "gunn.global"
@@ -112,6 +113,32 @@ def test_the_third_consecutive_failure_alerts_once_and_a_successful_retry_resolv
         assert inbox(conn, admin_of("hlf"))[-1] == ("Resolved: 1 failing record in HLF", "/orgs/hlf")
         assert notification_store.list_for_user(conn, GLOBAL) == []
         assert alert_store.active_alerts(conn) == []
+
+
+def test_a_record_alert_stored_with_details_that_do_not_parse_still_clears_named_by_its_key(
+    db: Engine,
+) -> None:
+    with db.begin() as conn:
+        add_org(conn, "hlf")
+        ids = add_records(conn, "hlf", 1)
+        for k in range(3):
+            fail(conn, "hlf", ids, NOW + timedelta(minutes=k))
+        evaluate_alerts(conn, NOW + timedelta(minutes=4))
+        [alert] = alert_store.active_alerts(conn)
+        assert alert.details == FailingRecord("HLF-0", "honorarium", 3, "Account 5330 is blocked")
+        conn.execute(alert_state.update().values(details={"record": "HLF-0"}))  # as an older version wrote
+        [alert] = alert_store.active_alerts(conn)
+        assert alert.details == UnreadDetails({"record": "HLF-0"}, "record_id: expected str")
+
+        export(conn, "hlf", ids, NOW + timedelta(minutes=5))
+        assert evaluate_alerts(conn, NOW + timedelta(minutes=6)).cleared == (
+            "consecutive_failures:hlf:HLF-0",
+        )
+        resolved = notification_store.list_for_user(conn, admin_of("hlf"))[0]
+        assert (resolved.title, resolved.body) == (
+            "Resolved: 1 failing record in HLF",
+            "No longer failing in HLF: record HLF-0.",
+        )
 
 
 def test_eleven_errors_in_the_window_alert_org_and_global_admins_and_clear_after_retry(db: Engine) -> None:
@@ -258,7 +285,7 @@ def test_thresholds_are_each_orgs_own(db: Engine) -> None:
 
 
 def test_an_alert_changed_by_another_evaluation_first_is_a_conflict(db: Engine) -> None:
-    opening = AlertOpening("error_threshold:hlf", Rule.ERROR_THRESHOLD, "hlf", {"errors": 11})
+    opening = AlertOpening("error_threshold:hlf", Rule.ERROR_THRESHOLD, "hlf", ErrorsDetails(11, 24))
     with db.connect() as conn:
         alert_store.open_alert(conn, opening, NOW)
         alert_store.clear_alert(conn, opening.alert_key, NOW)
@@ -266,6 +293,8 @@ def test_an_alert_changed_by_another_evaluation_first_is_a_conflict(db: Engine) 
             alert_store.clear_alert(conn, opening.alert_key, NOW)
         alert_store.open_alert(conn, opening, NOW + timedelta(hours=1))
         [active] = alert_store.active_alerts(conn)
-        assert active.opened_at == NOW + timedelta(hours=1) and active.details == {"errors": 11}
+        assert active.opened_at == NOW + timedelta(hours=1) and active.details == ErrorsDetails(11, 24)
+        stored = conn.execute(sa.select(alert_state.c.details)).scalar_one()
+        assert stored == {"errors": 11, "window_hours": 24}
         with pytest.raises(AlertStateConflict):
             alert_store.open_alert(conn, opening, NOW)
