@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from accsync_pipeline.domain import alerts as rules
 from accsync_pipeline.domain.alerts import ActiveAlert, Audience, Notice, OrgFacts, Rule
-from accsync_pipeline.service.history import failed_runs_since_success
+from accsync_pipeline.service.failed_runs import failed_runs_since_success
 from accsync_pipeline.store import alerts as alert_store
 from accsync_pipeline.store import notifications as notification_store
 from accsync_pipeline.store import orgs as org_store

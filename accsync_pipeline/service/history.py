@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from accsync_pipeline.domain.run_tags import ORG_TAG, REFUSED_TAG, TRIGGER_TAG, USER_TAG
+from accsync_pipeline.domain.run_tags import ORG_TAG, TRIGGER_TAG, USER_TAG
 from accsync_pipeline.store import runs as run_store
 
 if TYPE_CHECKING:
@@ -175,31 +175,3 @@ def add_run_summaries(conn: sa.Connection, entries: list[RunHistoryEntry]) -> No
         entry.failed = max(entry.failed, summary.failed)
         if not entry.failed_records:
             entry.failed_records = [{"record_id": r, "error": e} for r, e in failed.get(entry.run_id, [])]
-
-
-def failed_runs_since_success(instance: dg.DagsterInstance, since: dict[str, datetime]) -> dict[str, int]:
-    """Per org, sync runs that failed after `since[org]` and after the org's last successful run.
-
-    A failed run that a later run put right no longer counts, so the alert it raised can clear.
-    """
-    if not since:
-        return {}
-    import dagster as dg
-    from dagster._core.storage.dagster_run import RunsFilter
-
-    earliest = min(since.values())
-    statuses = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
-    # Every job counts, not only the sync job: a partition materialized from the Dagster UI runs
-    # as the implicit asset job, and the op gives it the org tag.
-    records = instance.get_run_records(RunsFilter(statuses=statuses, created_after=earliest), limit=5000)
-    failures: dict[str, int] = {}
-    succeeded: set[str] = set()
-    for record in records:  # newest first
-        org_id = record.dagster_run.tags.get(ORG_TAG)
-        if org_id not in since or org_id in succeeded or record.dagster_run.tags.get(REFUSED_TAG) == "true":
-            continue
-        if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
-            succeeded.add(org_id)
-        elif record.create_timestamp > since[org_id]:
-            failures[org_id] = failures.get(org_id, 0) + 1
-    return failures
