@@ -7,7 +7,8 @@ Amounts go as exact JSON numbers, the documented form (`dynamics_json`).
 
 Lookups search journal lines and posted general ledger entries, packed as GETs into
 `$batch` requests (`dynamics_lookup`): about 75 GETs, one `$batch`, for 1,000 records
-with hashed or upper-case keys, twice that when their legacy keys are asked for too.
+with hashed or upper-case keys, twice that when their legacy keys are asked for too (only
+records an older accsync could have sent: `ExportableRecord.may_hold_legacy_keys`).
 Keys are compared upper-cased, as BC stores Code fields. The error code for an unknown
 company or journal could not be verified against a real tenant.
 """

@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 from accsync_pipeline.connectors.base import Connector, Outcome, Posted, Rejected, TransientFailure
 from accsync_pipeline.connectors.errors import ConnectorError
 from accsync_pipeline.domain.backoff import next_attempt_at
+from accsync_pipeline.domain.legacy_keys import may_hold_legacy_keys
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import ExportableRecord, SyncStatus, ledger_keys
 from accsync_pipeline.domain.validation import skip_for, to_exportable
-from accsync_pipeline.store import queue
+from accsync_pipeline.store import ledger_key_schemes, queue
 from accsync_pipeline.store import records as record_store
 from accsync_pipeline.store import runs as run_store
 from accsync_pipeline.store.records import RecordResult
@@ -158,21 +159,30 @@ class ResultWriter:
 
 
 def recover_in_flight(
-    engine: Engine, connector: Connector, org: OrgConfig, writer: ResultWriter, clock: Clock
+    engine: Engine,
+    connector: Connector,
+    org: OrgConfig,
+    writer: ResultWriter,
+    clock: Clock,
+    current_keys_since: datetime | None = None,
 ) -> int:
-    """Resolve records a crashed run left in flight: in the ledger → exported; absent → pending again."""
+    """Resolve records a crashed run left in flight: in the ledger → exported; absent → pending again.
+
+    Legacy keys are asked for the records `may_hold_legacy_keys` names (all, without a mark).
+    """
     with engine.connect() as conn:
-        types = queue.in_flight_types(conn, org.org_id)
-    ids = sorted(types)
+        in_flight = queue.in_flight_approvals(conn, org.org_id)
+    ids = sorted(in_flight)
     for start in range(0, len(ids), LOOKUP_WINDOW):
         batch = ids[start : start + LOOKUP_WINDOW]
-        found = connector.lookup([ledger_keys(org.org_id, rid) for rid in batch])
+        legacy = {rid: may_hold_legacy_keys(in_flight[rid][1], current_keys_since) for rid in batch}
+        found = connector.lookup([ledger_keys(org.org_id, rid, legacy=legacy[rid]) for rid in batch])
         for rid in batch:
             if rid in found:
                 result = RecordResult(
                     rid, org.org_id, SyncStatus.EXPORTED, external_id=found[rid], recovered=True
                 )
-                writer.add(types[rid], result)
+                writer.add(in_flight[rid][0], result)
         writer.flush()
         absent = [rid for rid in batch if rid not in found]
         with engine.begin() as conn:
@@ -270,7 +280,10 @@ def _export_with(
 ) -> None:
     with engine.begin() as conn:
         queue.intake(conn, org.org_id, run.clock())
-    recover_in_flight(engine, connector, org, writer, run.clock)
+        # Records approved well after this mark were never sent under legacy keys: their
+        # lookups ask for the current keys only (half the Business Central lookup requests).
+        keys_since = ledger_key_schemes.current_keys_since(conn)
+    recover_in_flight(engine, connector, org, writer, run.clock, keys_since)
     with engine.begin() as conn:
         queued = sum(queue.count_queue(conn, org.org_id, run.clock(), record_types, record_ids).values())
         run_store.add_to_total(conn, run.run_id, queued)
@@ -304,7 +317,8 @@ def _export_with(
                         ),
                     )
                 else:
-                    ready.append(to_exportable(record))
+                    legacy = may_hold_legacy_keys(record.approved_at, keys_since)
+                    ready.append(to_exportable(record, may_hold_legacy_keys=legacy))
                     consecutive[record.record_id] = queued.prior_failures
             writer.flush()
             with engine.begin() as conn:

@@ -80,6 +80,13 @@ class _Expected:
 
 
 def _expected(conn: sa.Connection, org_id: str) -> _Expected:
+    """What accsync holds of the org, every record with its legacy keys.
+
+    Unlike a lookup, reconciliation does not narrow legacy keys to records approved before the
+    database's key mark (`domain.legacy_keys`): it lists the ledger whole, so they cost it no
+    request, and it is the check of that rule. A record an older accsync sent after all shows
+    as posted twice under its own name, not as a stray key.
+    """
     found = _Expected()
     legacy: list[tuple[str, tuple[str, str]]] = []
     for keys, status, record_type in org_state.record_keys(conn, org_id):

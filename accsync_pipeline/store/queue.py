@@ -274,6 +274,15 @@ def in_flight_types(conn: sa.Connection, org_id: str) -> dict[str, str]:
     return dict(conn.execute(query.order_by(S.c.record_id)).all())
 
 
+def in_flight_approvals(conn: sa.Connection, org_id: str) -> dict[str, tuple[str, datetime]]:
+    """record_id → (record type, approved_at) of the records in flight."""
+    query = sa.select(S.c.record_id, S.c.record_type, S.c.approved_at).where(
+        S.c.org_id == org_id, S.c.status == SyncStatus.IN_FLIGHT
+    )
+    rows = conn.execute(query.order_by(S.c.record_id)).all()
+    return {record_id: (record_type, approved_at) for record_id, record_type, approved_at in rows}
+
+
 # --- what screens count, without taking anything in ---
 
 
