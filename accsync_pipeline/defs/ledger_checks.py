@@ -13,7 +13,7 @@ from dagster._core.storage.dagster_run import RunsFilter
 
 from accsync_pipeline.defs.assets import ASSET_KEYS
 from accsync_pipeline.defs.checks import ACTIVE_RUN_STATUSES, CheckOutcome, reconciliation_check, state_checks
-from accsync_pipeline.defs.partitions import organization_partitions
+from accsync_pipeline.defs.partitions import ORG_PARTITIONS
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.run_tags import ORG_TAG
@@ -70,7 +70,7 @@ def check_ledgers(
         orgs = [o for o in org_store.list_orgs(conn) if o.enabled]
     if config.org_ids is not None:
         orgs = [o for o in orgs if o.org_id in config.org_ids]
-    partitions = set(context.instance.get_dynamic_partitions(organization_partitions.name or "organization"))
+    partitions = set(context.instance.get_dynamic_partitions(ORG_PARTITIONS))
     for org in orgs:
         if org.org_id not in partitions:
             context.log.info(f"{org.org_id}: no partition yet; the partitions sensor adds it")

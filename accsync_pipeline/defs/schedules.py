@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from accsync_pipeline.defs.jobs import sync_job
-from accsync_pipeline.defs.partitions import organization_partitions
+from accsync_pipeline.defs.partitions import ORG_PARTITIONS
 from accsync_pipeline.defs.resources import shared_engine
 from accsync_pipeline.defs.schedule_plan import (
     ScheduleKey,
@@ -43,11 +43,10 @@ def _register_partitions(context: dg.ScheduleEvaluationContext, org_ids: Sequenc
     partitions sensor last ran would cost every org on its cron their runs. Add the missing ones."""
     if context.instance_ref is None:
         return
-    name = organization_partitions.name or "organization"
-    known = set(context.instance.get_dynamic_partitions(name))
+    known = set(context.instance.get_dynamic_partitions(ORG_PARTITIONS))
     missing = [o for o in org_ids if o not in known]
     if missing:
-        context.instance.add_dynamic_partitions(name, missing)
+        context.instance.add_dynamic_partitions(ORG_PARTITIONS, missing)
 
 
 def _evaluation(

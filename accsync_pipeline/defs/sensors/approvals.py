@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from accsync_pipeline.defs.jobs import sync_job
-from accsync_pipeline.defs.partitions import organization_partitions
+from accsync_pipeline.defs.partitions import ORG_PARTITIONS, organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus, Trigger
@@ -184,7 +184,7 @@ def approval_sensor(context: dg.SensorEvaluationContext, accsync_db: AccsyncData
     # Capped per tick; orgs over the cap wait in the cursor and go first next tick.
     launch, over_cap = cap_launches(planned.launch, waiting)
     plan_now = dataclasses.replace(planned, launch=launch, waiting=(*over_cap, *planned.waiting))
-    known = set(context.instance.get_dynamic_partitions(organization_partitions.name or "organization"))
+    known = set(context.instance.get_dynamic_partitions(ORG_PARTITIONS))
     new_partitions = sorted(set(plan_now.launch) - known)
     # Orgs whose wanting records are gone (taken in) drop out, which keeps the cursor small.
     still_sent = {o: d for o, d in sent.items() if o in digests}

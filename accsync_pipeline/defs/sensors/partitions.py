@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from accsync_pipeline.defs.partitions import organization_partitions
+from accsync_pipeline.defs.partitions import ORG_PARTITIONS, organization_partitions
 from accsync_pipeline.defs.resources import AccsyncDatabase
 from accsync_pipeline.store import orgs as org_store
 
@@ -23,7 +23,7 @@ def organization_partitions_sensor(
     """Adds a partition for every new organization and removes those of deleted ones."""
     with accsync_db.engine.connect() as conn:
         configured = {o.org_id for o in org_store.list_orgs(conn)}
-    existing = set(context.instance.get_dynamic_partitions(organization_partitions.name or "organization"))
+    existing = set(context.instance.get_dynamic_partitions(ORG_PARTITIONS))
     requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
     if configured - existing:
         requests.append(organization_partitions.build_add_request(sorted(configured - existing)))
