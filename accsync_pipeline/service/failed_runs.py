@@ -3,15 +3,15 @@
 The alert sensor asks on every tick, for every org. Reading the finished runs deserializes each
 run Dagster stores (2,000 runs inside the error windows cost 160 ms on the scale data set),
 while between two ticks few runs finish. So this process keeps the finished runs, reduced to
-what the rule reads, and a tick reads two small answers from the run storage instead:
+what the rule reads, and a tick asks the run storage two narrow questions instead:
 
 - how many finished runs were created after the kept horizon: a run that finishes, appears or
   is deleted changes it;
-- the finished run updated last (its id and time): a finished run tagged since changes it.
+- which finished runs were updated after the newest update kept: a run tagged since.
 
-When either moved, only the runs updated since shortly before the newest update kept are read
-and merged; if the count then still disagrees (a deletion, or a write whose clock lagged the
-margin), everything is read again. `MAX_AGE` bounds how long kept runs serve in any case.
+When either says something moved, the runs updated since shortly before the newest update kept
+are read and merged; if the count then still disagrees (a deletion, or a write whose clock
+lagged the margin), everything is read again. `MAX_AGE` bounds how long kept runs serve.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class _FinishedRun:
 class _Kept:
     horizon: datetime  # runs created after it are all kept (up to READ_LIMIT)
     count: int
-    newest_update: tuple[datetime, str] | None
+    newest_update: datetime | None  # of the runs kept
     runs: dict[str, _FinishedRun]  # by run id
     read_at: float
 
@@ -125,43 +125,38 @@ def _compact(record: dg.RunRecord) -> _FinishedRun:
     )
 
 
-def _newest_update(instance: dg.DagsterInstance, horizon: datetime) -> tuple[datetime, str] | None:
-    newest = instance.get_run_records(
-        dg.RunsFilter(statuses=FINISHED, created_after=horizon), limit=1, order_by="update_timestamp"
-    )
-    return (newest[0].update_timestamp, newest[0].dagster_run.run_id) if newest else None
+def _newest(runs: Iterable[dg.RunRecord], known: datetime | None) -> datetime | None:
+    times = [r.update_timestamp for r in runs] + ([known] if known is not None else [])
+    return max(times, default=None)
 
 
 def _count(instance: dg.DagsterInstance, horizon: datetime) -> int:
     return instance.get_runs_count(dg.RunsFilter(statuses=FINISHED, created_after=horizon))
 
 
+def _updated_after(
+    instance: dg.DagsterInstance, horizon: datetime, after: datetime | None
+) -> list[dg.RunRecord]:
+    finished = dg.RunsFilter(statuses=FINISHED, created_after=horizon, updated_after=after)
+    return list(instance.get_run_records(finished, limit=READ_LIMIT))
+
+
 def _read_all(instance: dg.DagsterInstance, horizon: datetime) -> _Kept:
-    # Marks first: a run that finishes during the read then shows as a change next tick.
-    count, newest = _count(instance, horizon), _newest_update(instance, horizon)
-    records = instance.get_run_records(
-        dg.RunsFilter(statuses=FINISHED, created_after=horizon), limit=READ_LIMIT
-    )
+    # The count first: a run that finishes during the read then shows as a change next tick.
+    count = _count(instance, horizon)
+    records = _updated_after(instance, horizon, None)
     runs = {r.dagster_run.run_id: _compact(r) for r in records}
-    return _Kept(horizon, count, newest, runs, time.monotonic())
+    return _Kept(horizon, count, _newest(records, None), runs, time.monotonic())
 
 
 def _refreshed(instance: dg.DagsterInstance, kept: _Kept) -> _Kept | None:
     """`kept` if nothing moved, brought up to date if a few runs did, None if it must be read again."""
-    count, newest = _count(instance, kept.horizon), _newest_update(instance, kept.horizon)
-    if (count, newest) == (kept.count, kept.newest_update):
+    count = _count(instance, kept.horizon)
+    if count == kept.count and not _updated_after(instance, kept.horizon, kept.newest_update):
         return kept
-    if kept.newest_update is None or newest is None:
-        return None
-    changed = instance.get_run_records(
-        dg.RunsFilter(
-            statuses=FINISHED,
-            created_after=kept.horizon,
-            updated_after=kept.newest_update[0] - UPDATE_MARGIN,
-        ),
-        limit=READ_LIMIT,
-    )
+    since = kept.newest_update - UPDATE_MARGIN if kept.newest_update is not None else None
+    changed = _updated_after(instance, kept.horizon, since)
     runs = {**kept.runs, **{r.dagster_run.run_id: _compact(r) for r in changed}}
     if len(runs) != count:
         return None
-    return _Kept(kept.horizon, count, newest, runs, kept.read_at)
+    return _Kept(kept.horizon, count, _newest(changed, kept.newest_update), runs, kept.read_at)
