@@ -1,7 +1,9 @@
 """Export throughput and memory of both connectors against their sandboxes under documented limits.
 
 Each sandbox runs in its own process with a fixed latency per request; each measured
-export runs in a fresh worker process so that its peak RSS is its own. Run with
+export runs in a fresh worker process so that its peak RSS is its own. Records approved after
+the upgrade to the current keys are the normal case and the target; 50,000 approved before it,
+looked up under their legacy keys too, are measured beside them. Run with
 `python -m accsync_pipeline.bench.export`.
 """
 
@@ -18,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,9 +28,10 @@ import httpx
 from accsync_pipeline.connectors.base import Connector, Posted
 from accsync_pipeline.connectors.batching import chunked
 from accsync_pipeline.connectors.registry import connector_for
+from accsync_pipeline.domain.legacy_keys import may_hold_legacy_keys
 from accsync_pipeline.domain.records import ExportableRecord
 from accsync_pipeline.sandbox.dynamics import DEFAULT_CLIENT_SECRET, DEFAULT_COMPANY_ID, DEFAULT_JOURNAL_ID
-from accsync_pipeline.sandbox.records import sample_records
+from accsync_pipeline.sandbox.records import SAMPLE_APPROVED_AT, sample_records
 from accsync_pipeline.sandbox.xledger import DEFAULT_TOKEN
 from accsync_pipeline.service.export import LOOKUP_WINDOW, looked_up_ahead
 
@@ -39,6 +43,13 @@ XLEDGER_BURST_PER_SECOND = 10
 XLEDGER_MAX_CONCURRENT = 5
 XLEDGER_RECORDS_PER_REQUEST = 250  # 500 inputs, two lines per record
 BC_WINDOW_REQUESTS, BC_WINDOW_SECONDS, BC_MAX_CONCURRENT, BC_RECORDS_PER_REQUEST = 6000, 300, 5, 100
+# The database's mark of the current key scheme (`domain.legacy_keys`), either side of the sample
+# records' approval: the normal case is records approved after the upgrade (no legacy lookups);
+# records approved before it are looked up under their legacy keys too.
+KEYS_SINCE = {
+    "after": SAMPLE_APPROVED_AT - timedelta(days=7),
+    "before": SAMPLE_APPROVED_AT + timedelta(days=7),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class Measured:
     peak_rss_mib: float
     requests: int = 0  # every API request the sandbox answered, lookups included
     postings_requests: int = 0  # of which requests that posted
+    approved: str = "after"  # the upgrade to the current keys (`KEYS_SINCE`)
 
     @property
     def rate(self) -> float:
@@ -84,16 +96,19 @@ def looked_up_first(connector: Connector, records: Iterable[ExportableRecord]) -
         yield from (record for record in window if record.record_id not in in_ledger)
 
 
-def worker(system: str, base_url: str, count: int, naive: bool) -> None:
+def worker(system: str, base_url: str, count: int, naive: bool, approved: str) -> None:
     """Export `count` generated records and print one JSON line with the figures."""
     connector = connector_for(system, settings_for(system, base_url, naive))
+    # The export's rule, once: every sample record has the same approval time.
+    legacy = may_hold_legacy_keys(SAMPLE_APPROVED_AT, KEYS_SINCE[approved])
     started = time.perf_counter()
     posted = 0
     if naive:  # one record per request, one request at a time, no lookup
-        for record in sample_records(count):
+        for record in sample_records(count, may_hold_legacy_keys=legacy):
             posted += sum(isinstance(o, Posted) for o in connector.export([record]))
     else:
-        outcomes = connector.export(looked_up_first(connector, sample_records(count)))
+        records = sample_records(count, may_hold_legacy_keys=legacy)
+        outcomes = connector.export(looked_up_first(connector, records))
         posted = sum(isinstance(o, Posted) for o in outcomes)
     seconds = time.perf_counter() - started
     connector.close()
@@ -103,7 +118,7 @@ def worker(system: str, base_url: str, count: int, naive: bool) -> None:
     )
 
 
-def measure(system: str, base_url: str, count: int, naive: bool = False) -> Measured:
+def measure(system: str, base_url: str, count: int, naive: bool = False, approved: str = "after") -> Measured:
     httpx.post(f"{base_url}/_sandbox/reset").raise_for_status()
     httpx.post(f"{base_url}/_sandbox/faults", json={"latency_ms": LATENCY_MS}).raise_for_status()
     command = [
@@ -114,6 +129,8 @@ def measure(system: str, base_url: str, count: int, naive: bool = False) -> Meas
         system,
         base_url,
         str(count),
+        "--approved",
+        approved,
     ]
     output = subprocess.run(  # noqa: S603 - our own module, fixed arguments
         [*command, *(["--naive"] if naive else [])], check=True, capture_output=True, text=True
@@ -123,6 +140,7 @@ def measure(system: str, base_url: str, count: int, naive: bool = False) -> Meas
         **json.loads(output.stdout.strip().splitlines()[-1]),
         requests=stats["requests"],
         postings_requests=stats["postings_requests"],
+        approved=approved,
     )
     lines = stats["postings"]
     per_record = 2 if system == "xledger" else 1
@@ -175,18 +193,21 @@ def report(system: str) -> bool:
     process, base_url = start_sandbox(system)
     try:
         runs = [measure(system, base_url, size) for size in SIZES]
+        before_upgrade = measure(system, base_url, SIZES[-1], approved="before")
         naive = measure(system, base_url, NAIVE_RECORDS, naive=True)
     finally:
         process.terminate()
         process.wait(timeout=10)
     print(f"\n{system} (latency {LATENCY_MS} ms per request)")
     met = True
-    for run in runs:
+    for run in [*runs, before_upgrade]:
         limit, binding = ceiling(system, run.records)
         ratio = run.rate / limit
-        met = met and ratio >= 0.8
+        # The target is the normal case; records from before the upgrade are shown beside it.
+        met = met and (ratio >= 0.8 or run.approved == "before")
+        label = "after the upgrade" if run.approved == "after" else "from before it (legacy keys)"
         print(
-            f"  {run.records:>6} records: {run.seconds:6.1f} s  {run.rate:8.0f} records/s  "
+            f"  {run.records:>6} records {label}: {run.seconds:6.1f} s  {run.rate:8.0f} records/s  "
             f"ceiling {limit:6.0f}/s ({binding})  {ratio:5.0%}  peak RSS {run.peak_rss_mib:.0f} MiB  "
             f"{run.requests} requests ({run.postings_requests} posting, "
             f"{run.requests - run.postings_requests} lookup)"
@@ -211,16 +232,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker", nargs=3, metavar=("SYSTEM", "BASE_URL", "COUNT"))
     parser.add_argument("--naive", action="store_true")
+    parser.add_argument("--approved", choices=tuple(KEYS_SINCE), default="after")
     parser.add_argument("--only", choices=("xledger", "dynamics"))
     args = parser.parse_args()
     if args.worker:
         system, base_url, count = args.worker
-        worker(system, base_url, int(count), args.naive)
+        worker(system, base_url, int(count), args.naive, args.approved)
         return
     # Sandbox and exporter share this machine's cores with whatever else runs: say how busy it was.
     before = os.getloadavg()
     results = [report(system) for system in ("xledger", "dynamics") if args.only in (None, system)]
-    print("\ntarget (>= 80% of the ceiling):", "met" if all(results) else "NOT met")
+    print(
+        "\ntarget (>= 80% of the ceiling, records approved after the upgrade):",
+        "met" if all(results) else "NOT met",
+    )
     after = os.getloadavg()
     print(f"load average (1 min) {before[0]:.2f} before, {after[0]:.2f} after, on {os.cpu_count()} cores")
 

@@ -8,9 +8,17 @@ from decimal import Decimal
 
 from accsync_pipeline.domain.records import ExportableRecord, RecordType
 
+# When every sample record was approved.
+SAMPLE_APPROVED_AT = dt.datetime(2025, 3, 2, 23, 30, tzinfo=dt.UTC)
 
-def sample_records(count: int, org_id: str = "hlf", start: int = 0) -> Iterator[ExportableRecord]:
-    """`count` valid records with ids `r{start}`..., generated lazily."""
+
+def sample_records(
+    count: int, org_id: str = "hlf", start: int = 0, *, may_hold_legacy_keys: bool = True
+) -> Iterator[ExportableRecord]:
+    """`count` valid records with ids `r{start}`..., generated lazily.
+
+    `may_hold_legacy_keys`: whether their lookups ask for legacy keys too (`domain.legacy_keys`).
+    """
     for n in range(start, start + count):
         yield ExportableRecord(
             record_id=f"r{n}",
@@ -22,5 +30,6 @@ def sample_records(count: int, org_id: str = "hlf", start: int = 0) -> Iterator[
             expense_account="6800",
             description=f"Travel {n}",
             expense_date=dt.date(2025, 3, 1),
-            approved_at=dt.datetime(2025, 3, 2, 23, 30, tzinfo=dt.UTC),
+            approved_at=SAMPLE_APPROVED_AT,
+            may_hold_legacy_keys=may_hold_legacy_keys,
         )
