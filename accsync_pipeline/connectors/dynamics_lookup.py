@@ -83,7 +83,8 @@ class LookupAnswer:
     _entries: dict[str, tuple[int, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Legacy keys too: a record in flight across the upgrade that changed keys may hold them.
+        # Legacy keys too, where `records` carry them: a record an older accsync could have sent
+        # (`domain.legacy_keys`) may stand under them.
         self._by_key = records_by_key(self.records)
         self._by_document = records_by_key(self.records, documents=True)
 

@@ -134,7 +134,8 @@ class XledgerConnector:
         A record counts as in the ledger when any line carries its key, even an unbalanced
         part of a pair: sending it again could only add a second posting.
         """
-        # Legacy keys too: a record in flight across the upgrade that changed keys may hold them.
+        # Legacy keys too, where `records` carry them: a record an older accsync could have sent
+        # (`domain.legacy_keys`) may stand under them.
         # Asked as sent (Xledger keeps a key's case), matched upper-cased.
         by_key = records_by_key(records)
         asked = [
