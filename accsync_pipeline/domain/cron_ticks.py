@@ -9,9 +9,12 @@ Dagster's rules around clock changes are kept as they are, quirks included: fast
 hourly, daily, weekly and monthly expressions; a run at a wall time the clocks skip moves to the
 end of the skipped hour (02:30 → 03:00), except for expressions that run every hour, which skip
 it; a wall time that happens twice runs once, at its second occurrence, except every-hour
-expressions, which run at both. The tests hold this port to Dagster's own iterator over many
-expressions, timezones and clock-change nights (Dagster stays the witness): a Dagster upgrade
-that changes the rules fails them.
+expressions, which run at both. Where Dagster's vendored croniter reads or walks differently
+from croniter 7, the vendored way is kept too: a step from a field's last value (`23/6`) steps
+through the whole field, and a walk back from March of a leap year may step over the 29th of
+February, after which Dagster's iterator fails (`TickBeforeStartError`). The tests hold this
+port to Dagster's own iterator over many expressions, timezones and clock-change nights (Dagster
+stays the witness): a Dagster upgrade that changes the rules fails them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ _DAYLIGHT_SAVINGS_HOURS = {1, 2, 3}
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7), (0, 59))
 _STEP_RANGE = re.compile(r"^([^-]+)-([^-/]+)(/(\d+))?$")
 _INT = re.compile(r"^\d+$")
+# Each field's last value as Dagster's vendored croniter counts it (Saturday is 6), and the names.
+_FIELD_ENDS = (59, 23, 31, 12, 6)
+_END_NAMES = {3: "dec", 4: "sat"}
+_FROM_STEP = re.compile(r"^([0-9a-z]+)/(\d+)$")
+
+
+class TickBeforeStartError(RuntimeError):
+    """Dagster's iterator found a run before its start (a `CheckError`): its scheduler fails the schedule."""
 
 
 class _Kind(Enum):
@@ -46,8 +57,31 @@ class _Kind(Enum):
 
 @functools.lru_cache(maxsize=128)
 def _expand(cron: str) -> tuple[list[list[Any]], dict[Any, set[int]]]:
-    parts, nth_weekday, *_ = croniter.expand(cron)
+    parts, nth_weekday, *_ = croniter.expand(_as_dagster_reads(cron))
     return [list(part) for part in parts], dict(nth_weekday)
+
+
+def _as_dagster_reads(cron: str) -> str:
+    """The expression as croniter 7 must be given it to read it as Dagster's vendored croniter does.
+
+    `a/n` means a to the field's end in steps of n; when a is the field's last value (`23/6`,
+    `sat/2`) the vendored croniter takes the one-value range for the whole field (`*/6`), croniter 7
+    for `a` alone. Anything else is returned as it is, spacing too (Dagster matches some crons by text).
+    """
+    fields = cron.split()
+    if len(fields) != len(_FIELD_ENDS):
+        return cron
+    read = [",".join(_whole_field_step(i, item) for item in f.split(",")) for i, f in enumerate(fields)]
+    return cron if read == fields else " ".join(read)
+
+
+def _whole_field_step(i: int, item: str) -> str:
+    match = _FROM_STEP.match(item.lower())
+    if not match:
+        return item
+    start = match.group(1)
+    last = start == _END_NAMES.get(i) or (start.isdigit() and int(start) == _FIELD_ENDS[i])
+    return f"*/{match.group(2)}" if last else item
 
 
 def datetime_exists(date: datetime) -> bool:
@@ -283,8 +317,14 @@ def _croniter_ticks(cron: str, start: datetime) -> Iterator[datetime]:
 
 def _croniter_path(start_timestamp: float, cron: str, timezone: str) -> Iterator[datetime]:
     start = datetime.fromtimestamp(start_timestamp, _zone(timezone))
-    previous = _previous_croniter_tick(cron, start)
-    yield from _croniter_ticks(cron, previous.astimezone(start.tzinfo))
+    read = _as_dagster_reads(cron)
+    previous = _previous_croniter_tick(read, start)
+    for tick in _croniter_ticks(read, previous.astimezone(start.tzinfo)):
+        if tick.timestamp() < start_timestamp:
+            # Dagster's check that no tick comes before the start, which fails where its walk back
+            # stepped over a leap day (`_vendored_prev`): its scheduler fails such a schedule.
+            raise TickBeforeStartError(f"{cron} has a run before the start its runs were computed from")
+        yield tick
 
 
 def _previous_croniter_tick(cron: str, start: datetime) -> datetime:
@@ -298,16 +338,54 @@ def _previous_croniter_tick(cron: str, start: datetime) -> datetime:
         for candidate in reversed(candidates):
             if candidate.timestamp() < before:
                 return candidate
-        wall = _on_wall(cron_iter.get_prev(datetime), start.tzinfo)
+        wall = _on_wall(_vendored_prev(cron_iter, cron), start.tzinfo)
         candidates = [wall]
         if not datetime_exists(wall):
             candidates = [] if every_hour else [_post_transition(wall)]
         elif datetime_ambiguous(wall):
-            candidates = _ambiguous_candidates_backwards(cron_iter, wall, every_hour)
+            candidates = _ambiguous_candidates_backwards(cron_iter, cron, wall, every_hour)
+
+
+def _vendored_prev(cron_iter: croniter, cron: str) -> datetime:
+    """croniter's previous match, or the earlier one Dagster's vendored croniter returns instead.
+
+    Going back from a day in March before every listed day of the month, the vendored croniter
+    counts 28 days in February whatever the year, and lands short of the 29th: `0 9 29 * *` from
+    10 March 2028 gives 29 January, not 29 February. The vendored walk then goes on correctly
+    from the day it landed on (the day after the last listed day up to the 28th, else the
+    starting day + 1 in February). A listed weekday (`29 * 2`: the 29th or a Tuesday) is looked
+    for separately, and the later of the two wins, as in both croniters.
+    """
+    now = cron_iter.get_current(datetime)
+    match: datetime = cron_iter.get_prev(datetime)
+    parts, _ = _expand(cron)
+    days, months, weekdays = parts[2], parts[3], parts[4]
+    # The day the vendored walk starts on: that of the instant before `now`.
+    walk = now - timedelta.resolution
+    if (
+        (match.month, match.day) != (2, 29)
+        or walk.month != 3
+        or days == ["*"]
+        or "l" in days
+        or min(days) <= walk.day
+        or (months != ["*"] and 3 not in months)
+        # With a listed weekday (or an nth weekday, which the 29th must then be) the 29th is found.
+        or (weekdays != ["*"] and _crontab_weekday(match) in weekdays)
+    ):
+        return match
+    below = [day for day in days if day <= 28]
+    landing = datetime(match.year, 2, (max(below) if below else walk.day) + 1)
+    fields = cron.split()
+    found = croniter(" ".join([*fields[:4], "*"]), landing + timedelta(days=1)).get_prev(datetime)
+    if weekdays != ["*"]:
+        weekday = croniter(" ".join([*fields[:2], "*", *fields[3:]]), now).get_prev(datetime)
+        found = max(found, weekday)
+    cron_iter.set_current(found)
+    return found
 
 
 def _ambiguous_candidates_backwards(
-    cron_iter: croniter, next_date: datetime, every_hour: bool
+    cron_iter: croniter, cron: str, next_date: datetime, every_hour: bool
 ) -> list[datetime]:
     post = next_date.replace(fold=1)
     if not every_hour:
@@ -316,7 +394,7 @@ def _ambiguous_candidates_backwards(
     candidates = [post, pre]
     current_post = post
     while current_post.timestamp() > pre.timestamp():
-        wall = cron_iter.get_prev(datetime)
+        wall = _vendored_prev(cron_iter, cron)
         candidates.append(_on_wall(wall, post.tzinfo, fold=0))
         current_post = _on_wall(wall, post.tzinfo, fold=1)
         candidates.append(current_post)

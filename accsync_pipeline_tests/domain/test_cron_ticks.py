@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dagster._utils.schedules import has_out_of_range_cron_interval, is_valid_cron_string
 from dagster._utils.schedules import schedule_execution_time_iterator as dagster_ticks
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accsync_pipeline.domain import cron_ticks
@@ -83,6 +83,8 @@ CRONS = st.one_of(
 def ticks(iterator: object, count: int = TICKS) -> list[float] | str:
     try:
         return [t.timestamp() for t in itertools.islice(iterator, count)]  # type: ignore[call-overload]
+    except cron_ticks.TickBeforeStartError:
+        return "CheckError"  # Dagster's name for its failed check that no tick precedes the start
     except Exception as e:  # the same failure on both sides counts as equal
         return type(e).__name__
 
@@ -94,6 +96,9 @@ def ticks(iterator: object, count: int = TICKS) -> list[float] | str:
     change=st.integers(0, 5),
     shift_minutes=st.integers(-26 * 60, 2 * 60),
 )
+# Found by this test: from March of a leap year Dagster's croniter steps back over the 29th of
+# February and its iterator fails (a day before Beirut's clocks go forward, on 26 March 2028).
+@example(cron="* 0 29 * *", zone="Asia/Beirut", change=4, shift_minutes=-22 * 60)
 def test_the_port_ticks_as_dagster_does_around_clock_changes(
     cron: str, zone: str, change: int, shift_minutes: int
 ) -> None:
@@ -111,6 +116,8 @@ def test_the_port_ticks_as_dagster_does_around_clock_changes(
 
 @settings(max_examples=150, deadline=None)
 @given(cron=CRONS, zone=st.sampled_from(ZONES), day=st.integers(0, 3 * 365), second=st.integers(0, 86399))
+@example(cron="0 9 15,29 * *", zone="Europe/Oslo", day=799, second=43200)  # 10 March 2028
+@example(cron="0 23/6 * * *", zone="UTC", day=0, second=0)  # Dagster: 00, 06, 12, 18; croniter 7: 23
 def test_the_port_ticks_as_dagster_does_from_any_instant(cron: str, zone: str, day: int, second: int) -> None:
     if not is_valid_cron_string(cron):
         return

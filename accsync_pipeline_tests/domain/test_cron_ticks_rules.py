@@ -191,3 +191,33 @@ def test_clock_change_helpers_follow_dateutil() -> None:
     assert cron_ticks.datetime_ambiguous(datetime(2026, 10, 25, 2, 30, tzinfo=oslo))
     assert cron_ticks.datetime_ambiguous(datetime(2026, 3, 29, 2, 30, tzinfo=oslo))  # skipped counts too
     assert not cron_ticks.datetime_ambiguous(datetime(2026, 10, 25, 3, 0, tzinfo=oslo))
+
+
+def test_a_step_from_a_fields_last_value_steps_through_the_whole_field() -> None:
+    # Dagster's croniter reads `23/6` as `*/6` and `sat/3` as `*/3`; croniter 7 reads 23 and Saturday.
+    assert utc_ticks(at("2026-05-04", 0, 30), "0 23/6 * * *", "UTC", 4) == [
+        at("2026-05-04", 6),
+        at("2026-05-04", 12),
+        at("2026-05-04", 18),
+        at("2026-05-05", 0),
+    ]
+    # Monday 4 May 2026: Wednesday, Saturday, Sunday.
+    assert utc_ticks(at("2026-05-04", 12), "0 9 * * SAT/3", "UTC", 3) == [
+        at("2026-05-06", 9),
+        at("2026-05-09", 9),
+        at("2026-05-10", 9),
+    ]
+    assert cron_ticks.is_valid_cron_string("0 0 31/2 2 *")  # every other day of February
+
+
+def test_from_march_of_a_leap_year_the_29th_fails_as_dagsters_scheduler_does() -> None:
+    # Going back from 10 March 2028 Dagster's croniter finds 29 January, then a run on 29 February.
+    with pytest.raises(cron_ticks.TickBeforeStartError, match=r"^0 9 29 \* \* has a run before the start"):
+        utc_ticks(at("2028-03-10", 12), "0 9 29 * *", "UTC", 1)
+    # From the 28th it lands on 29 February, and the runs follow.
+    assert utc_ticks(at("2028-03-28", 12), "0 9 29 * *", "UTC", 2) == [
+        at("2028-03-29", 9),
+        at("2028-04-29", 9),
+    ]
+    # With the 28th listed it lands on the 29th from any day.
+    assert utc_ticks(at("2028-03-10", 12), "0 9 28,29 * *", "UTC", 1) == [at("2028-03-28", 9)]

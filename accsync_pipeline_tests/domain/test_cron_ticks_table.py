@@ -58,6 +58,12 @@ CRONS = [
     "45 1,2,3 * * *",
     "0 9 * 3 *",
     "@daily",
+    # A step from the field's last value: Dagster reads `23/6` as `*/6`, croniter 7 as 23 alone.
+    "0 23/6 * * *",
+    "59/20 * * * *",  # the hourly fast path
+    "0 9 * * sat/2",  # the daily fast path, on Sundays, Tuesdays, Thursdays and Saturdays
+    "0 0 * DEC/5 *",
+    "0 0 31/10 * *",
 ]
 
 TICKS = 8
@@ -100,6 +106,8 @@ def ticks(iterator: Iterator[datetime], count: int = TICKS) -> list[float] | str
     """The instants, or the name of the error (the same failure on both sides)."""
     try:
         return [t.timestamp() for t in itertools.islice(iterator, count)]
+    except cron_ticks.TickBeforeStartError:
+        return "CheckError"  # Dagster's name for its failed check that no tick precedes the start
     except Exception as e:
         return type(e).__name__
 
@@ -120,6 +128,46 @@ def test_the_ticks_are_in_the_schedules_zone() -> None:
         for start in starts(zone):
             for tick in itertools.islice(cron_ticks.schedule_ticks(start, cron, zone), 3):
                 assert str(tick.tzinfo) == zone
+
+
+# Going back from March of a leap year, Dagster's croniter takes February to have 28 days: from
+# before every listed day of March it lands short of the 29th of February, then its check that no
+# run comes before the start fails. The 28th or the 1st listed, L, a listed weekday the 29th falls
+# on, or no March keeps it on the 29th; starting in February, or on the 1st of March at midnight
+# (the walk starts the instant before), too.
+LEAP_DAY_CRONS = [
+    "0 9 29 * *",
+    "30 2 29 * *",
+    "0 9 15,29 * *",
+    "0 9 28,29 * *",
+    "0 9 1,29 * *",
+    "0 9 29 * 2",  # the 29th or a Tuesday: 29 February 2028 is a Tuesday
+    "0 9 29 * 1",  # the 29th or a Monday: Monday 28 February runs
+    "0 9 29 2,3 *",
+    "0 9 29 1-2,4-12 *",
+    "0 9 L * *",
+    "0 0 2,29 * *",  # the 2nd at 00:00 is within the hour after the start: a second step back
+    "45 23 29 * *",  # from 23:30 on the 29th, the tick before the start is 29 January: no failure
+    "45 23 29 * 1",
+    "0 9 * 2,3 2",
+]
+LEAP_DAY_STARTS = [
+    ("UTC", "2028-02-29T08:00"),
+    ("UTC", "2028-03-01T05:00"),
+    ("UTC", "2028-03-10T12:00"),
+    ("UTC", "2028-03-28T12:00"),
+    ("Europe/Oslo", "2028-02-29T23:00"),
+    ("Europe/Oslo", "2028-02-29T23:30"),
+    ("Europe/Oslo", "2028-03-01T23:30"),
+]
+
+
+@pytest.mark.parametrize("cron", LEAP_DAY_CRONS)
+def test_the_port_fails_where_dagster_steps_over_the_leap_day(cron: str) -> None:
+    for zone, local in LEAP_DAY_STARTS:
+        start = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone)).timestamp()
+        ours = ticks(cron_ticks.schedule_ticks(start, cron, zone), 4)
+        assert ours == ticks(dagster_ticks(start, cron, zone), 4), (cron, zone, local)
 
 
 # The 30th of February, missing fields, a sixth field, numbers out of range, names, a step too
@@ -155,6 +203,7 @@ ODD_CRONS = [
     "0 0 * * */8,mon-fri",  # a name in a list does not stop the check of the other items
     "0 0 1-L/40 * *",
     "0 0 5-L/31 * *",
+    "0 0 31/2 2 *",  # Dagster reads it as every other day from the 1st: not only the 30th/31st
 ]
 
 
