@@ -6,9 +6,12 @@ tests on a shared machine); this proves the benchmark runs end to end on Postgre
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from accsync_pipeline.bench import scale
+from accsync_pipeline.bench import scale, scale_data
+from accsync_pipeline.store.engine import create_engine
 
 pytestmark = pytest.mark.postgres
 
@@ -41,3 +44,17 @@ def test_the_small_scale_benchmark_prints_every_figure(
         assert figure in output, figure
     assert "posted 2,000" in output  # every record of the export exactly once
     assert "rows: organizations 20, approved_records 5,800" in output
+
+
+def test_the_alert_sensor_alone_is_measured_on_the_orgs_already_there(
+    postgres_schema_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = create_engine(postgres_schema_url)
+    try:
+        scale_data.generate(engine, scale_data.SMALL, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    assert scale.main(["--only", "alerts", "--small", "--url", postgres_schema_url]) == 0
+    output = capsys.readouterr().out
+    assert "alert, first tick" in output and "alert, steady tick (20 ticks)" in output
+    assert "GET /api/orgs" not in output  # nothing else is measured
