@@ -402,7 +402,15 @@ def test_a_run_reads_pending_and_due_records_with_their_failure_counts(engine: E
         ]
         assert queue.count_queue(conn, "hlf", NOW, record_ids=["H1"]) == {R: 1}
         assert queue.in_flight_types(conn, "hlf") == {"H6": R}
+        assert queue.in_flight_approvals(conn, "hlf") == {"H6": (R, NOW - HOUR)}  # as the source row says
         assert queue.in_flight(conn, "nfo") == []
+        put_state(conn, "X6", SyncStatus.IN_FLIGHT, org_id="nfo", record_type=H, approved_at=NOW - 3 * HOUR)
+        put_state(conn, "X5", SyncStatus.IN_FLIGHT, org_id="nfo", approved_at=NOW - 4 * HOUR)
+        put_state(conn, "X4", SyncStatus.PENDING, org_id="nfo")
+        assert queue.in_flight_approvals(conn, "nfo") == {
+            "X5": (R, NOW - 4 * HOUR),
+            "X6": (H, NOW - 3 * HOUR),
+        }
 
 
 def test_intake_reopens_an_edited_record_as_the_source_has_it_now(engine: Engine) -> None:
