@@ -190,8 +190,55 @@ def validate_cron(expression: str) -> str:
         normalised
     ):
         raise ScheduleError(f"Dagster's scheduler does not accept the cron expression '{normalised}'")
+    _check_read_alike(parsed, cron_ticks.read_fields(normalised))
+    _check_leap_day(days, months)
     _check_iterable(normalised)
     return normalised
+
+
+def _check_read_alike(parsed: Sequence[tuple[str, set[int] | None]], read: Sequence[set[int] | None]) -> None:
+    """Refuse a field Dagster's scheduler reads otherwise than cron does (`5-5` is every hour to it,
+    `23/6` is 0, 6, 12 and 18); the message says how to write what cron means."""
+    for field, (text, values), theirs in zip(_FIELDS, parsed, read, strict=True):
+        if text == "L" or "#" in text:
+            continue
+        weekdays = field.name == "day-of-week"
+        # Sunday is 0 to Dagster, never 7.
+        everything = set(range(field.low, (6 if weekdays else field.high) + 1))
+        ours = everything if values is None else {0 if weekdays and v == 7 else v for v in values}
+        if ours != (everything if theirs is None else theirs):
+            meant, dagster = _compact(ours), "*" if theirs is None else _compact(theirs)
+            raise ScheduleError(
+                f"{field.name} field: Dagster's scheduler reads '{text}' as {dagster}, "
+                f"not {meant}; write {meant}"
+            )
+
+
+def _compact(values: set[int]) -> str:
+    """`0,6,12` or `1-5,9`: the numbers, consecutive ones as ranges."""
+    runs: list[list[int]] = []
+    for value in sorted(values):
+        if runs and value == runs[-1][-1] + 1:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def _check_leap_day(days: set[int] | None, months: set[int] | None) -> None:
+    """Going back from a day in March before every listed day, Dagster's croniter counts 28 days in
+    February and steps over its 29th; from there on the scheduler fails the schedule until the
+    next run. Listing the 1st or the 28th keeps it on the 29th; without February or March it never
+    crosses from one into the other."""
+    if days is None or 29 not in days or days & {1, 28}:
+        return
+    if months is not None and not {2, 3} <= months:
+        return
+    raise ScheduleError(
+        "day-of-month field: with the 29th in February and March, Dagster's scheduler fails "
+        "in March of leap years (looking back, it steps over 29 February); "
+        "leave February or March out of the month field, or list the 1st or the 28th too"
+    )
 
 
 # Years whose calendars together hold every weekday/day/leap combination a cron can ask for.

@@ -119,6 +119,12 @@ def is_valid_cron_string(cron: str) -> bool:
     return not (expanded[3] == [2] and len(expanded[2]) == 1 and expanded[2][0] in {30, 31})
 
 
+def read_fields(cron: str) -> list[set[int] | None]:
+    """Each field's numbers as Dagster's scheduler reads them (None: all); `L` and `#` left out."""
+    parts, _ = _expand(cron)
+    return [None if part == ["*"] else {p for p in part if isinstance(p, int)} for part in parts]
+
+
 def has_out_of_range_cron_interval(cron: str) -> bool:
     """A step larger than its field's range (`*/90` runs hourly, not every 90 minutes)."""
     try:

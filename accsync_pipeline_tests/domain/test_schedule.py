@@ -197,7 +197,11 @@ def test_unknown_timezone() -> None:
             "Every 15 minutes, between 08:00 and 17:59, Monday through Friday (Europe/Oslo)",
         ),
         ("0 2 31 * *", "At 02:00, on day 31 of the month (Europe/Oslo; skipped in months without a 31st)"),
-        ("0 2 29 * *", "At 02:00, on day 29 of the month (Europe/Oslo; skipped in months without a 29th)"),
+        (
+            "0 2 29 1,2 *",  # not in March: with February and March the 29th is refused
+            "At 02:00, on day 29 of the month, only in January and February "
+            "(Europe/Oslo; skipped in months without a 29th)",
+        ),
         (
             "0 2 30,31 * *",
             "At 02:00, on day 30 and 31 of the month "
