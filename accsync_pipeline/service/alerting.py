@@ -83,7 +83,10 @@ def _with_global_admins_told(conn: sa.Connection, active: list[ActiveAlert]) -> 
     global_ids = [u.user_id for u in user_store.global_admins(conn)]
     told = notification_store.holders_of(conn, list(keys), global_ids)
     told_alerts = {keys[k].alert_key for k in told}
-    return [dataclasses.replace(a, global_admins_told=a.alert_key in told_alerts) for a in active]
+    # Few are told (orgs alerting together make one platform alert instead): copy only those.
+    return [
+        dataclasses.replace(a, global_admins_told=True) if a.alert_key in told_alerts else a for a in active
+    ]
 
 
 def _deliver(conn: sa.Connection, notices: Sequence[Notice], now: datetime) -> int:

@@ -93,6 +93,7 @@ approved_records = sa.Table(
 
 # Records that still owe work: the partial index below holds only these.
 OPEN_CONDITION = "status IN ('pending', 'in_flight', 'failed')"
+UNRESOLVED_FAILURE = "outcome = 'failed' AND resolved_by_run_id IS NULL"
 
 record_sync_state = sa.Table(
     "record_sync_state",
@@ -189,6 +190,15 @@ sync_attempts = sa.Table(
     sa.Index(None, "record_id", "attempted_at"),
     # Error-threshold rule: an org's failures in the last 24 hours.
     sa.Index(None, "org_id", "outcome", "attempted_at"),
+    # The same, counted from the index alone: only failures no later export has put right, so its
+    # size follows what is still wrong, not the history.
+    sa.Index(
+        "ix_sync_attempts_unresolved_org_id_attempted_at",
+        "org_id",
+        "attempted_at",
+        postgresql_where=sa.text(UNRESOLVED_FAILURE),
+        sqlite_where=sa.text(UNRESOLVED_FAILURE),
+    ),
     # Run summary.
     sa.Index(None, "run_id"),
 )
