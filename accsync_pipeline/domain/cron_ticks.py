@@ -97,11 +97,9 @@ def datetime_ambiguous(date: datetime) -> bool:
 
 
 def _add_months(date: datetime, months: int) -> datetime:
-    """dateutil's relativedelta(months=n): the same day, or the month's last day if it has fewer."""
-    index = date.year * 12 + date.month - 1 + months
-    year, month = divmod(index, 12)
-    day = min(date.day, calendar.monthrange(year, month + 1)[1])
-    return date.replace(year=year, month=month + 1, day=day)
+    """dateutil's relativedelta(months=n) on the monthly fast path, whose days (1-28) every month has."""
+    year, month = divmod(date.year * 12 + date.month - 1 + months, 12)
+    return date.replace(year=year, month=month + 1)
 
 
 def _zone(name: str) -> tzinfo:
