@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,12 +52,12 @@ def read_facts(
     as one more error next to the records' failed attempts. Failing records come only when their
     alert is not open yet; `failing_alerted` counts, per org, those whose open alert still holds.
     """
-    failed_runs = failed_runs or {}
     failing_alerted = failing_alerted or {}
     attended = user_store.orgs_with_admins(conn)
     failing = alert_store.unalerted_failing_records(conn)
     errors = alert_store.recent_errors(conn, now)
     overdue = alert_store.overdue_pending(conn, now)
+    failed_runs = dict(failed_runs or {})  # last: it may still be on its way from Dagster
     facts = []
     for org in alert_store.alerted_orgs(conn):
         overdue_count, oldest = overdue.get(org.org_id, (0, None))
@@ -190,6 +191,25 @@ def check_alerts(engine: Engine, instance: dg.DagsterInstance, now: datetime) ->
             o.org_id: now - timedelta(hours=o.alerts.error_window_hours)
             for o in alert_store.alerted_orgs(conn)
         }
-    failed_runs = failed_runs_since_success(instance, windows)
-    with engine.begin() as conn:
-        return evaluate_alerts(conn, now, failed_runs=failed_runs)
+    # Dagster's run storage answers while accsync's database does: each of its questions opens a
+    # connection of its own, time that would otherwise add to the tick.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-failed-runs") as pool:
+        failed_runs = _Answer(pool.submit(failed_runs_since_success, instance, windows))
+        with engine.begin() as conn:
+            return evaluate_alerts(conn, now, failed_runs=failed_runs)
+
+
+class _Answer(Mapping[str, int]):
+    """Failed runs per org, read on another thread: the first look waits for them."""
+
+    def __init__(self, future: Future[dict[str, int]]) -> None:
+        self._future = future
+
+    def __getitem__(self, org_id: str) -> int:
+        return self._future.result()[org_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._future.result())
+
+    def __len__(self) -> int:
+        return len(self._future.result())
