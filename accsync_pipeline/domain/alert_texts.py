@@ -98,15 +98,15 @@ def failing_notice(org: OrgFacts, records: Sequence[FailingRecord], now: datetim
     return Notice(Audience.ORG_ADMINS, org.org_id, Severity.WARNING, title_text(title), body, link, key)
 
 
-def _failing_label(a: ActiveAlert) -> str:
+def _failing_label(org_id: str, a: ActiveAlert) -> str:
     if isinstance(a.details, FailingRecord):
         return f"{record_label(a.details.record_type)} {a.details.record_id}"
     # Stored details that did not parse: the record is named by the alert's key.
-    return f"record {a.alert_key.removeprefix(alert_key_of(a.rule, a.org_id or '') + ':')}"
+    return f"record {a.alert_key.removeprefix(alert_key_of(a.rule, org_id) + ':')}"
 
 
 def failing_resolved_notice(org_id: str, name: str, alerts: Sequence[ActiveAlert], now: datetime) -> Notice:
-    labels = [_failing_label(a) for a in alerts]
+    labels = [_failing_label(org_id, a) for a in alerts]
     shown = ", ".join(labels[:MAX_LISTED]) + (
         f" and {len(labels) - MAX_LISTED} more" if len(labels) > MAX_LISTED else ""
     )

@@ -95,6 +95,13 @@ def test_opening_texts(rule: Rule, details: AlertDetails, expected: tuple[str, s
     assert opening_text(Condition(rule, HLF, details), NOW) == expected
 
 
+def test_a_records_condition_has_no_opening_text_of_its_own() -> None:
+    """Its notice lists every record of the org that crossed the limit (`failing_notice`)."""
+    with pytest.raises(ValueError) as refused:
+        opening_text(Condition(Rule.CONSECUTIVE_FAILURES, HLF, failing("R1")), NOW)
+    assert str(refused.value) == "no opening text for a consecutive_failures condition with FailingRecord"
+
+
 def failing(record_id: str, record_type: str = "reimbursement", error: str | None = "e") -> FailingRecord:
     return FailingRecord(record_id, record_type, 3, error)
 
