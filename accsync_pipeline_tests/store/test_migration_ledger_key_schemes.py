@@ -88,3 +88,20 @@ def test_a_missing_mark_reads_as_none(database_url: str) -> None:
             assert current_keys_since(conn) is None
     finally:
         engine.dispose()
+
+
+def test_a_restore_that_left_the_mark_table_behind_is_marked_again_later(database_url: str) -> None:
+    """`pg_restore --clean` of a backup older than the migration drops only the tables the backup
+    holds: the database says 0006 again while the mark's table, and its earlier mark, remain."""
+    _upgrade(database_url, "0007")
+    first = _mark(database_url)
+    assert first is not None
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+    finally:
+        engine.dispose()
+    _upgrade(database_url, "0007")
+    second = _mark(database_url)
+    assert second is not None and second > first

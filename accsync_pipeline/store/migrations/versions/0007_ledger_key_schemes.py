@@ -24,23 +24,29 @@ SCHEME = "unique_under_upper_casing"
 
 
 def upgrade() -> None:
-    op.create_table(
-        "ledger_key_schemes",
-        sa.Column("scheme", sa.String(length=40), nullable=False),
-        sa.Column("since", accsync_pipeline.store.types.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("scheme", name=op.f("pk_ledger_key_schemes")),
-    )
-    # Now, not the day the scheme was released: an accsync older than the scheme may have run
-    # against this database until this upgrade, and one still running beside it during a rolling
-    # deploy is what `domain.legacy_keys.LEGACY_KEYS_MARGIN` covers. A database restored from a
-    # backup older than this migration passes here again, later: more records are then looked
-    # up under their legacy keys, never fewer.
+    conn = op.get_bind()
     schemes = sa.table(
         "ledger_key_schemes",
         sa.column("scheme", sa.String),
         sa.column("since", accsync_pipeline.store.types.UtcDateTime(timezone=True)),
     )
-    op.get_bind().execute(schemes.insert().values(scheme=SCHEME, since=datetime.now(UTC)))
+    if sa.inspect(conn).has_table("ledger_key_schemes"):
+        # A backup older than this migration restored into a database that had the table keeps
+        # it (`pg_restore --clean` drops only what the backup holds): its mark is replaced below.
+        conn.execute(schemes.delete().where(schemes.c.scheme == SCHEME))
+    else:
+        op.create_table(
+            "ledger_key_schemes",
+            sa.Column("scheme", sa.String(length=40), nullable=False),
+            sa.Column("since", accsync_pipeline.store.types.UtcDateTime(timezone=True), nullable=False),
+            sa.PrimaryKeyConstraint("scheme", name=op.f("pk_ledger_key_schemes")),
+        )
+    # Now, not the day the scheme was released: an accsync older than the scheme may have run
+    # against this database until this upgrade, and one still running beside it during a rolling
+    # deploy is what `domain.legacy_keys.LEGACY_KEYS_MARGIN` covers. A database restored from a
+    # backup older than this migration passes here again, later: more records are then looked
+    # up under their legacy keys, never fewer.
+    conn.execute(schemes.insert().values(scheme=SCHEME, since=datetime.now(UTC)))
 
 
 def downgrade() -> None:
