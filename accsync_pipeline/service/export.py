@@ -317,7 +317,8 @@ def _export_with(
                         ),
                     )
                 else:
-                    legacy = may_hold_legacy_keys(record.approved_at, keys_since)
+                    approved = min(record.approved_at, queued.first_approved_at or record.approved_at)
+                    legacy = may_hold_legacy_keys(approved, keys_since)
                     ready.append(to_exportable(record, may_hold_legacy_keys=legacy))
                     consecutive[record.record_id] = queued.prior_failures
             writer.flush()

@@ -223,6 +223,9 @@ class QueuedRecord:
 
     record: ApprovedRecord
     prior_failures: int
+    # `approved_at` as intake first took the record in (a reopening edit does not change it): an
+    # app that moves `approved_at` on a re-approval must not hide that the record is older.
+    first_approved_at: datetime | None = None
 
 
 def read_queue(
@@ -236,14 +239,14 @@ def read_queue(
 ) -> list[QueuedRecord]:
     """The next `limit` queued records after `after_record_id` (keyset paging, stable under updates)."""
     query = (
-        sa.select(*source_columns(), S.c.consecutive_failures)
+        sa.select(*source_columns(), S.c.consecutive_failures, S.c.approved_at.label("first_approved_at"))
         .select_from(S.join(A, state_of_source()))
         .where(*_queue_filter(org_id, record_types, now, record_ids), S.c.record_id > after_record_id)
         .order_by(S.c.record_id)
         .limit(limit)
     )
     return [
-        QueuedRecord(parse_source_row(r._mapping), int(r.consecutive_failures or 0))
+        QueuedRecord(parse_source_row(r._mapping), int(r.consecutive_failures or 0), r.first_approved_at)
         for r in conn.execute(query)
     ]
 

@@ -26,7 +26,7 @@ from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.service.export import RunContext, export_org
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import records as record_store
-from accsync_pipeline.store.schema import ledger_key_schemes, record_sync_state
+from accsync_pipeline.store.schema import approved_records, ledger_key_schemes, record_sync_state
 from accsync_pipeline_tests.factories import add_org_with_admin, add_source, sandbox_org
 from accsync_pipeline_tests.sandbox_fixtures import FAST_RETRY, dynamics_settings
 
@@ -144,3 +144,28 @@ def test_recovery_of_records_in_flight_follows_the_same_rule(
     assert asked_for(transport.bodies, r3.legacy_idempotency_key)
     assert not asked_for(transport.bodies, r4.legacy_idempotency_key)
     assert dynamics_sandbox.postings() == []
+
+
+def test_a_re_approval_after_the_mark_does_not_hide_an_earlier_approval(
+    engine: Engine, dynamics_sandbox: RunningSandbox, bc: DynamicsConnector, transport: RecordingTransport
+) -> None:
+    """r5 was approved before the mark and failed; the app then edited it and moved approved_at
+    past the mark. Intake reopens it, and its lookup still asks for its legacy keys."""
+    with engine.begin() as conn:
+        add_org_with_admin(conn, sandbox_org("hlf", "dynamics", dynamics_settings(dynamics_sandbox)))
+        add_source(conn, "r5", approved_at=BEFORE, updated_at=BEFORE)
+        conn.execute(sa.update(ledger_key_schemes).values(since=MARK))
+        record_store.intake(conn, "hlf", BEFORE + timedelta(minutes=1))
+        conn.execute(sa.update(record_sync_state).values(status="failed"))
+        conn.execute(sa.update(approved_records).values(approved_at=AFTER, updated_at=AFTER))
+        org = org_store.get_org(conn, "hlf")
+    post_as_an_older_accsync(bc, "r5")
+    transport.bodies.clear()
+    try:
+        export_org(engine, bc, org, RunContext("run-1", "manual"), ["reimbursement"])
+    finally:
+        bc.close()
+    keys = ledger_keys("hlf", "r5")
+    assert keys.legacy_idempotency_key is not None
+    assert asked_for(transport.bodies, keys.legacy_idempotency_key)
+    assert [p["externalDocumentNumber"] for p in dynamics_sandbox.postings()] == ["ACCSYNC-HLF-R5"]
