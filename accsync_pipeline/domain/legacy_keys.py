@@ -9,7 +9,8 @@ The database keeps the instant it started using the current keys (`current_keys_
 migration that introduced the mark, run again on a database restored from a backup older than
 it, so a restore only moves the mark later). An older accsync sends a record only after its
 approval, so a record approved later than that instant, with a margin, was never sent under
-its legacy keys.
+its legacy keys. The export passes the earliest approval it knows of (the app may move
+`approved_at` on a re-approval; intake keeps the first).
 """
 
 from __future__ import annotations
