@@ -97,9 +97,11 @@ def datetime_ambiguous(date: datetime) -> bool:
 
 
 def _add_months(date: datetime, months: int) -> datetime:
-    """dateutil's relativedelta(months=n) on the monthly fast path, whose days (1-28) every month has."""
+    """dateutil's relativedelta(months=n) on the monthly fast path, whose days (1-28) every month has.
+
+    Its result comes out of datetime arithmetic, which sets fold 0 (the first of a repeated time)."""
     year, month = divmod(date.year * 12 + date.month - 1 + months, 12)
-    return date.replace(year=year, month=month + 1)
+    return date.replace(year=year, month=month + 1, fold=0)
 
 
 def _zone(name: str) -> tzinfo:
@@ -301,7 +303,7 @@ def _on_wall(wall: datetime, zone: tzinfo | None, fold: int = 0) -> datetime:
 def _croniter_ticks(cron: str, start: datetime) -> Iterator[datetime]:
     """croniter on wall times, each placed in the zone by Dagster's clock-change rules."""
     # An hour back, so that the first occurrence of a repeated wall time is considered too.
-    naive = start.replace(tzinfo=None, fold=0) - timedelta(hours=1)
+    naive = start.replace(tzinfo=None) - timedelta(hours=1)
     cron_iter = croniter(cron, naive)
     every_hour = _repeats_every_hour(cron)
     after = start.timestamp()
@@ -324,16 +326,21 @@ def _croniter_path(start_timestamp: float, cron: str, timezone: str) -> Iterator
     read = _as_dagster_reads(cron)
     previous = _previous_croniter_tick(read, start)
     for tick in _croniter_ticks(read, previous.astimezone(start.tzinfo)):
-        if tick.timestamp() < start_timestamp:
-            # Dagster's check that no tick comes before the start, which fails where its walk back
-            # stepped over a leap day (`_vendored_prev`): its scheduler fails such a schedule.
-            raise TickBeforeStartError(f"{cron} has a run before the start its runs were computed from")
+        _check_not_before(tick, start_timestamp, cron)
         yield tick
+
+
+def _check_not_before(tick: datetime, start_timestamp: float, cron: str) -> None:
+    """Dagster's check that no tick comes before the start. It fails where its walk back stepped over
+    a leap day (`_vendored_prev`), or where a fast path's step back from a start in a repeated hour
+    lands after it (midnight in Havana the night its clocks go back): its scheduler fails there."""
+    if tick.timestamp() < start_timestamp:
+        raise TickBeforeStartError(f"{cron} has a run before the start its runs were computed from")
 
 
 def _previous_croniter_tick(cron: str, start: datetime) -> datetime:
     """The last tick before `start` (Dagster walks back one tick, then forward from it)."""
-    naive = start.replace(tzinfo=None, fold=0) + timedelta(hours=1)
+    naive = start.replace(tzinfo=None) + timedelta(hours=1)
     cron_iter = croniter(cron, naive)
     every_hour = _repeats_every_hour(cron)
     before = start.timestamp()
@@ -464,20 +471,19 @@ def schedule_ticks(start_timestamp: float, cron: str, timezone: str) -> Iterator
         date = step(start, on_boundary=False, ascending=False)
     while True:
         date = step(date, on_boundary=True)
+        _check_not_before(date, start_timestamp, cron)
         yield date
 
 
 def _days_of_month_unreachable(parts: list[list[Any]]) -> bool:
     """Dagster's vendored croniter finds no date when no listed day of the month occurs in any listed
     month, even where a listed weekday would match (`* * 31 4 0`); croniter 7 runs on the weekdays.
-    Dagster's scheduler fails such a schedule, so this port fails it too."""
+    Dagster's scheduler fails such a schedule, so this port fails it too. (Every month: some has 31
+    days. `*` and `L` are not numbers, so they are never out of reach.)"""
     days, months = parts[2], parts[3]
-    if days == ["*"] or "l" in days:
+    if months == ["*"]:
         return False
-    longest = max(
-        29 if m == 2 else calendar.monthrange(2025, m)[1]
-        for m in (range(1, 13) if months == ["*"] else months)
-    )
+    longest = max(calendar.monthrange(2024, m)[1] for m in months)  # a leap year: February has 29
     return all(isinstance(d, int) and d > longest for d in days)
 
 

@@ -166,6 +166,7 @@ def test_an_invalid_cron_is_refused_by_name() -> None:
         ("0,*/70 * * * *", True),  # any item of a list
         ("*/70,0 * * * *", True),
         ("0 0 * * mon-fri/2", False),  # names are not numbers: not checked
+        ("0 0 * * */8,mon-5", True),  # a range with one name is skipped, not the rest of the list
     ],
 )
 def test_out_of_range_steps(cron: str, out_of_range: bool) -> None:
@@ -191,6 +192,20 @@ def test_clock_change_helpers_follow_dateutil() -> None:
     assert cron_ticks.datetime_ambiguous(datetime(2026, 10, 25, 2, 30, tzinfo=oslo))
     assert cron_ticks.datetime_ambiguous(datetime(2026, 3, 29, 2, 30, tzinfo=oslo))  # skipped counts too
     assert not cron_ticks.datetime_ambiguous(datetime(2026, 10, 25, 3, 0, tzinfo=oslo))
+    # Pyongyang went from UTC+9 back to UTC+8:30 in 2015, standard time on both sides (no DST).
+    assert cron_ticks.datetime_ambiguous(datetime(2015, 8, 14, 23, 45, tzinfo=ZoneInfo("Asia/Pyongyang")))
+
+
+def test_a_start_off_a_tick_by_a_microsecond_is_not_a_tick() -> None:
+    # 01:01:01.000001: hour, minute, second and microsecond equal but not zero.
+    start = datetime(2026, 5, 4, 1, 1, 1, 1, tzinfo=UTC)
+    assert utc_ticks(start, "0 0 * * *", "UTC", 1) == [at("2026-05-05", 0)]
+    assert utc_ticks(start, "0 * * * *", "UTC", 1) == [at("2026-05-04", 2)]
+
+
+def test_ticks_in_utc_are_in_datetime_utc_as_dagsters_are() -> None:
+    for zone in ("UTC", "utc"):
+        assert next(cron_ticks.schedule_ticks(0.0, "0 * * * *", zone)).tzinfo is UTC
 
 
 def test_a_step_from_a_fields_last_value_steps_through_the_whole_field() -> None:

@@ -22,8 +22,17 @@ from dagster._utils.schedules import schedule_execution_time_iterator as dagster
 from accsync_pipeline.domain import cron_ticks
 
 # Clocks forward and back at 02:00 and 03:00 (Oslo, New York), by half an hour at 02:00 (Lord
-# Howe), a quarter-hour offset with no clock change (Kathmandu), and UTC under both spellings.
-ZONES = ["Europe/Oslo", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC", "utc"]
+# Howe), at midnight (Havana: there the fast paths and croniter's path part ways), a quarter-hour
+# offset with no clock change (Kathmandu), and UTC under both spellings.
+ZONES = [
+    "Europe/Oslo",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "America/Havana",
+    "Asia/Kathmandu",
+    "UTC",
+    "utc",
+]
 
 CRONS = [
     "0 0 * * *",  # the simple daily cron, which may yield its start
@@ -44,6 +53,8 @@ CRONS = [
     "0 2 * * 0",  # skipped 02:00 runs at 03:00; the next week at 02:00 again
     "0 9 * * 3",
     "30 2 1 * *",  # monthly
+    "0 0 1 * *",  # monthly, at midnight
+    "0 0 * * 0",  # weekly, at midnight: Havana's clocks change on a Sunday at midnight
     "0 2 8 * *",  # New York's spring-forward day in 2026
     "0 9 28 * *",
     "0 9 29 * *",  # the 29th-31st leave the fast path
@@ -199,6 +210,7 @@ ODD_CRONS = [
     "0 0 30,31 2 *",
     "0 0 L 2 *",
     "0 9 29 2 1",  # the 29th of February or a Monday
+    "0 0 30,31 2 1",  # the 30th or 31st of February, or a Monday: Dagster finds no date
     "0 0-0 * * *",  # a range of one: Dagster counts its implied step of 1 as out of range
     "0 0 * * */8,mon-fri",  # a name in a list does not stop the check of the other items
     "0 0 1-L/40 * *",
