@@ -38,8 +38,8 @@ _DAYLIGHT_SAVINGS_HOURS = {1, 2, 3}
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7), (0, 59))
 _STEP_RANGE = re.compile(r"^([^-]+)-([^-/]+)(/(\d+))?$")
 _INT = re.compile(r"^\d+$")
-# Each field's last value as Dagster's vendored croniter counts it (Saturday is 6), and the names.
-_FIELD_ENDS = (59, 23, 31, 12, 6)
+# Each field's values as Dagster's vendored croniter counts them (Saturday is 6), and the last names.
+_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 _END_NAMES = {3: "dec", 4: "sat"}
 _FROM_STEP = re.compile(r"^([0-9a-z]+)/(\d+)$")
 
@@ -65,11 +65,13 @@ def _as_dagster_reads(cron: str) -> str:
     """The expression as croniter 7 must be given it to read it as Dagster's vendored croniter does.
 
     `a/n` means a to the field's end in steps of n; when a is the field's last value (`23/6`,
-    `sat/2`) the vendored croniter takes the one-value range for the whole field (`*/6`), croniter 7
-    for `a` alone. Anything else is returned as it is, spacing too (Dagster matches some crons by text).
+    `sat/2`) the vendored croniter takes the one-value range for the whole field (`0-23/6`),
+    croniter 7 for `a` alone. Written without `*`, as a `*` in the other day field would make
+    both croniters read a day field that lists every day as `*`. Anything else is returned as it
+    is, spacing too (Dagster matches some crons by text).
     """
     fields = cron.split()
-    if len(fields) != len(_FIELD_ENDS):
+    if len(fields) != len(_FIELD_RANGES):
         return cron
     read = [",".join(_whole_field_step(i, item) for item in f.split(",")) for i, f in enumerate(fields)]
     return cron if read == fields else " ".join(read)
@@ -80,8 +82,9 @@ def _whole_field_step(i: int, item: str) -> str:
     if not match:
         return item
     start = match.group(1)
-    last = start == _END_NAMES.get(i) or (start.isdigit() and int(start) == _FIELD_ENDS[i])
-    return f"*/{match.group(2)}" if last else item
+    low, high = _FIELD_RANGES[i]
+    last = start == _END_NAMES.get(i) or (start.isdigit() and int(start) == high)
+    return f"{low}-{high}/{match.group(2)}" if last else item
 
 
 def datetime_exists(date: datetime) -> bool:

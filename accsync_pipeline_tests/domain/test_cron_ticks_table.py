@@ -75,6 +75,7 @@ CRONS = [
     "0 9 * * sat/2",  # the daily fast path, on Sundays, Tuesdays, Thursdays and Saturdays
     "0 0 * DEC/5 *",
     "0 0 31/10 * *",
+    "0 9 1-31 * sat/2",  # every day listed, no `*` in either day field: the 1st-31st or a weekday
 ]
 
 TICKS = 8
