@@ -28,7 +28,7 @@ def ui_run(run_id: str, org_id: str, status: str = "STARTED") -> RunView:
 
 
 def test_queued_counts_as_active_and_so_does_every_unfinished_status() -> None:
-    assert ACTIVE_STATUSES == {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
+    assert {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"} == ACTIVE_STATUSES
     for status in sorted(ACTIVE_STATUSES):
         assert active_run_id([accsync_run("r1", "acme", status)], "acme") == "r1"
         assert active_runs_by_org([accsync_run("r1", "acme", status)]) == {"acme": "r1"}
