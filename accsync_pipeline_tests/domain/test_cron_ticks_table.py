@@ -22,13 +22,14 @@ from dagster._utils.schedules import schedule_execution_time_iterator as dagster
 from accsync_pipeline.domain import cron_ticks
 
 # Clocks forward and back at 02:00 and 03:00 (Oslo, New York), by half an hour at 02:00 (Lord
-# Howe), at midnight (Havana: there the fast paths and croniter's path part ways), a quarter-hour
-# offset with no clock change (Kathmandu), and UTC under both spellings.
+# Howe), at midnight (Havana: there the fast paths and croniter's path part ways), by two hours
+# (Troll), a quarter-hour offset with no clock change (Kathmandu), and UTC under both spellings.
 ZONES = [
     "Europe/Oslo",
     "America/New_York",
     "Australia/Lord_Howe",
     "America/Havana",
+    "Antarctica/Troll",  # two hours at once: 01:00 becomes 03:00
     "Asia/Kathmandu",
     "UTC",
     "utc",
@@ -54,6 +55,8 @@ CRONS = [
     "0 9 * * 3",
     "30 2 1 * *",  # monthly
     "0 0 1 * *",  # monthly, at midnight
+    "15 2 4 * *",  # Lord Howe's clocks go from 02:00 to 02:30 on 4 October 2026: 02:30, then 02:15
+    "15 2 * * *",
     "0 0 * * 0",  # weekly, at midnight: Havana's clocks change on a Sunday at midnight
     "0 2 8 * *",  # New York's spring-forward day in 2026
     "0 9 28 * *",
