@@ -28,6 +28,7 @@ from dagster._core.storage.dagster_run import RunsFilter
 
 from accsync_pipeline.defs.partitions import organization_partitions
 from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.service.launch import ACTIVE_RUN_STATUSES
 from accsync_pipeline.service.reconcile import ReconciliationReport
 from accsync_pipeline.store import org_state
 
@@ -47,13 +48,6 @@ CHECK_DESCRIPTIONS = {
     ),
 }
 STATE_CHECKS = (FAILED_RECORDS, STUCK_IN_FLIGHT, OLDEST_PENDING)
-ACTIVE_RUN_STATUSES = (
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-)
 
 
 def check_specs(asset_keys: Iterable[dg.AssetKey]) -> list[dg.AssetCheckSpec]:

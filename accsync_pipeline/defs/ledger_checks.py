@@ -12,12 +12,13 @@ import dagster as dg
 from dagster._core.storage.dagster_run import RunsFilter
 
 from accsync_pipeline.defs.assets import ASSET_KEYS
-from accsync_pipeline.defs.checks import ACTIVE_RUN_STATUSES, CheckOutcome, reconciliation_check, state_checks
+from accsync_pipeline.defs.checks import CheckOutcome, reconciliation_check, state_checks
 from accsync_pipeline.defs.partitions import ORG_PARTITIONS
 from accsync_pipeline.defs.resources import AccsyncDatabase, ConnectorFactory
 from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.run_tags import ORG_TAG
 from accsync_pipeline.service.export import utc_now
+from accsync_pipeline.service.launch import ACTIVE_RUN_STATUSES
 from accsync_pipeline.service.reconcile import ReconciliationReport, reconcile_org
 from accsync_pipeline.store import orgs as org_store
 
