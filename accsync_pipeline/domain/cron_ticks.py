@@ -67,14 +67,15 @@ def _as_dagster_reads(cron: str) -> str:
     `a/n` means a to the field's end in steps of n; when a is the field's last value (`23/6`,
     `sat/2`) the vendored croniter takes the one-value range for the whole field (`0-23/6`),
     croniter 7 for `a` alone. Written without `*`, as a `*` in the other day field would make
-    both croniters read a day field that lists every day as `*`. Anything else is returned as it
-    is, spacing too (Dagster matches some crons by text).
+    both croniters read a day field that lists every day as `*`. Only croniter reads the result
+    (Dagster's matches by text, ` 29 2 *` and its two simple crons, look at the expression given).
     """
     fields = cron.split()
     if len(fields) != len(_FIELD_RANGES):
         return cron
-    read = [",".join(_whole_field_step(i, item) for item in f.split(",")) for i, f in enumerate(fields)]
-    return cron if read == fields else " ".join(read)
+    return " ".join(
+        ",".join(_whole_field_step(i, item) for item in f.split(",")) for i, f in enumerate(fields)
+    )
 
 
 def _whole_field_step(i: int, item: str) -> str:
@@ -368,14 +369,19 @@ def _vendored_prev(cron_iter: croniter, cron: str) -> datetime:
     10 March 2028 gives 29 January, not 29 February. The vendored walk then goes on correctly
     from the day it landed on (the day after the last listed day up to the 28th, else the
     starting day + 1 in February). A listed weekday (`29 * 2`: the 29th or a Tuesday) is looked
-    for separately, and the later of the two wins, as in both croniters.
+    for separately, and the later of the two wins, as in both croniters: the 29th itself, when it
+    falls on one. Only the first step back can go wrong (from March), and the walk back stops at
+    its result, which is before the start; so croniter is not moved to it.
     """
     now = cron_iter.get_current(datetime)
     match: datetime = cron_iter.get_prev(datetime)
     parts, _ = _expand(cron)
     days, months, weekdays = parts[2], parts[3], parts[4]
-    # The day the vendored walk starts on: that of the instant before `now`.
+    # The day the vendored walk looks for a listed day from: that of the instant before `now`, or
+    # the day before if that one is listed (it has no run before `now`, or that run would be the match).
     walk = now - timedelta.resolution
+    if walk.day in days:
+        walk -= timedelta(days=1)
     if (
         (match.month, match.day) != (2, 29)
         or walk.month != 3
@@ -383,8 +389,6 @@ def _vendored_prev(cron_iter: croniter, cron: str) -> datetime:
         or "l" in days
         or min(days) <= walk.day
         or (months != ["*"] and 3 not in months)
-        # With a listed weekday (or an nth weekday, which the 29th must then be) the 29th is found.
-        or (weekdays != ["*"] and _crontab_weekday(match) in weekdays)
     ):
         return match
     below = [day for day in days if day <= 28]
@@ -394,7 +398,6 @@ def _vendored_prev(cron_iter: croniter, cron: str) -> datetime:
     if weekdays != ["*"]:
         weekday = croniter(" ".join([*fields[:2], "*", *fields[3:]]), now).get_prev(datetime)
         found = max(found, weekday)
-    cron_iter.set_current(found)
     return found
 
 

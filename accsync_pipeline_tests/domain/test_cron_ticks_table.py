@@ -74,6 +74,7 @@ CRONS = [
     "@daily",
     # A step from the field's last value: Dagster reads `23/6` as `*/6`, croniter 7 as 23 alone.
     "0 23/6 * * *",
+    "0 23/6,5 * * *",  # in a list too
     "59/20 * * * *",  # the hourly fast path
     "0 9 * * sat/2",  # the daily fast path, on Sundays, Tuesdays, Thursdays and Saturdays
     "0 0 * DEC/5 *",
@@ -154,6 +155,7 @@ LEAP_DAY_CRONS = [
     "0 9 29 * *",
     "30 2 29 * *",
     "0 9 15,29 * *",
+    "0 9 27,29 * *",  # lands on the 28th, the day after the 27th, and finds the 27th
     "0 9 28,29 * *",
     "0 9 1,29 * *",
     "0 9 29 * 2",  # the 29th or a Tuesday: 29 February 2028 is a Tuesday
@@ -162,6 +164,7 @@ LEAP_DAY_CRONS = [
     "0 9 29 1-2,4-12 *",
     "0 9 L * *",
     "0 0 2,29 * *",  # the 2nd at 00:00 is within the hour after the start: a second step back
+    "0 2 2,29 * *",  # from the 2nd before 02:00 the walk goes on from the 1st
     "45 23 29 * *",  # from 23:30 on the 29th, the tick before the start is 29 January: no failure
     "45 23 29 * 1",
     "0 9 * 2,3 2",
@@ -170,10 +173,12 @@ LEAP_DAY_STARTS = [
     ("UTC", "2028-02-29T08:00"),
     ("UTC", "2028-03-01T05:00"),
     ("UTC", "2028-03-10T12:00"),
+    ("UTC", "2028-03-27T12:00"),  # lands on the 28th, the day after the 27th
     ("UTC", "2028-03-28T12:00"),
     ("Europe/Oslo", "2028-02-29T23:00"),
     ("Europe/Oslo", "2028-02-29T23:30"),
     ("Europe/Oslo", "2028-03-01T23:30"),
+    ("Europe/Oslo", "2028-03-02T01:30"),
 ]
 
 
