@@ -467,7 +467,7 @@ def schedule_ticks(start_timestamp: float, cron: str, timezone: str) -> Iterator
         if kind == _Kind.DAILY:
             return _daily(minutes[0], hour, weekdays, date, ascending, on_boundary)
         if kind == _Kind.WEEKLY:
-            return _weekly(minutes[0], hour, (weekdays or [0])[0], date, ascending, on_boundary)
+            return _weekly(minutes[0], hour, parts[4][0], date, ascending, on_boundary)
         return _monthly(minutes[0], hour, day, date, ascending, on_boundary)
 
     if _is_simple_cron(cron, start):

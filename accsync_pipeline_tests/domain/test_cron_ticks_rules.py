@@ -180,6 +180,13 @@ def test_an_expression_the_step_check_cannot_read_is_not_out_of_range() -> None:
     assert cron_ticks.has_out_of_range_cron_interval("* * * * * * */90") is False
 
 
+def test_a_fast_path_step_back_from_a_repeated_midnight_fails_as_dagsters_scheduler_does() -> None:
+    # Havana's clocks go back from 01:00 to 00:00 on 1 November 2026 (05:00 UTC): from the second
+    # midnight the daily fast path steps back to the first, then forward to it, before the start.
+    with pytest.raises(cron_ticks.TickBeforeStartError, match=r"^@daily has a run before the start"):
+        utc_ticks(at("2026-11-01", 5), "@daily", "America/Havana", 1)
+
+
 def test_days_no_listed_month_has_fail_as_dagsters_scheduler_does() -> None:
     with pytest.raises(CroniterBadDateError, match=r"^failed to find next date$"):
         next(cron_ticks.schedule_ticks(0.0, "0 0 31 4,6 *", "UTC"))

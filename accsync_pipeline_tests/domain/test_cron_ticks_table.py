@@ -55,6 +55,10 @@ CRONS = [
     "0 9 * * 3",
     "30 2 1 * *",  # monthly
     "0 0 1 * *",  # monthly, at midnight
+    "0 1 28 * *",  # the last day of the monthly fast path (Troll's clocks change at 01:00)
+    "*/30 9 1 * *",  # minutes listed: croniter's path, not the monthly or weekly fast path
+    "*/30 9 * * 1",
+    "30 0 * * 0,6",  # daily on two weekdays, at midnight
     "15 2 4 * *",  # Lord Howe's clocks go from 02:00 to 02:30 on 4 October 2026: 02:30, then 02:15
     "15 2 * * *",
     "0 0 * * 0",  # weekly, at midnight: Havana's clocks change on a Sunday at midnight
