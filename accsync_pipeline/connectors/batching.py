@@ -33,24 +33,41 @@ class PartialFailure(Exception):
         self.cause = cause
 
 
-def run_bounded(work: Callable[[T], list[R]], jobs: Iterable[T], max_workers: int) -> Iterator[R]:
+def run_bounded(
+    work: Callable[[T], list[R]], jobs: Iterable[T], max_workers: int, queued: int = 1
+) -> Iterator[R]:
     """Run `work` on each job with at most `max_workers` at once, yielding results as jobs finish.
 
-    One job is drawn from `jobs` ahead of a free worker: drawing it (which may build its
-    request) happens while the requests in flight wait for their answers, and memory stays
-    bounded by the requests in flight plus one. When a job raises, no new job starts (the
-    one drawn ahead is dropped unsent); the ones in flight finish and their results are
-    still yielded (they may have posted records), then the first error is raised.
+    Up to `queued` jobs wait in the pool behind the ones running, so that a worker that
+    finishes starts the next job at once: drawing a job (which may build its request, or read
+    the next window of records) happens on the caller's thread while requests are in flight,
+    and a slow draw leaves no worker idle as long as the queue lasts. Memory stays bounded by
+    the jobs running plus those queued. When a job raises, no new job starts (a
+    queued job that a worker picks up afterwards is dropped unsent, and so is the one drawn
+    next); the ones in flight finish and their results are still yielded (they may have
+    posted records), then the first error is raised.
     """
+    stopped = threading.Event()
+
+    def guarded(job: T) -> list[R] | None:
+        if stopped.is_set():
+            return None  # never started: its records stay unsent
+        try:
+            return work(job)
+        except BaseException:
+            stopped.set()  # before any queued job can start
+            raise
+
     first_error: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="export") as pool:
-        in_flight: set[Future[list[R]]] = set()
+        in_flight: set[Future[list[R] | None]] = set()
         pending_jobs = iter(jobs)
-        ready = next(pending_jobs, None)
         while True:
-            while first_error is None and ready is not None and len(in_flight) < max_workers:
-                in_flight.add(pool.submit(work, ready))
-                ready = next(pending_jobs, None)
+            while not stopped.is_set() and len(in_flight) < max_workers + queued:
+                job = next(pending_jobs, None)
+                if job is None:
+                    break
+                in_flight.add(pool.submit(guarded, job))
             if not in_flight:
                 break
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -62,7 +79,7 @@ def run_bounded(work: Callable[[T], list[R]], jobs: Iterable[T], max_workers: in
                 if error is not None:
                     first_error = first_error or error
                 else:
-                    yield from future.result()
+                    yield from future.result() or []
     if first_error is not None:
         raise first_error
 

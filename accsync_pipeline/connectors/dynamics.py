@@ -131,6 +131,10 @@ class DynamicsConnector:
             max_concurrency=self._settings.max_concurrency,
             prepare=lambda chunk: LineBatch(chunk, self._lines_content(chunk)),
             post_until_settled=self._post_until_settled,
+            # A whole round of batches waits ready: Business Central allows 5 requests at once
+            # whatever their size, so a slot left idle while the next window of records is
+            # read and looked up is a round's worth of throughput lost.
+            queued=self._settings.max_concurrency,
         )
 
     def lookup(self, records: Sequence[LedgerKeys]) -> dict[str, str]:

@@ -37,6 +37,7 @@ def export_in_batches(
     max_concurrency: int,
     prepare: Callable[[list[ExportableRecord]], Batch],
     post_until_settled: Callable[[Batch, list[Outcome]], None],
+    queued: int = 1,
 ) -> Iterator[Outcome]:
     """`Connector.export` for a connector that posts records in batches.
 
@@ -44,7 +45,8 @@ def export_in_batches(
     body, for instance); it runs on the caller's thread one batch ahead, while the requests
     in flight wait for their answers. `post_until_settled` appends one outcome per record
     of the batch; when it raises a ConnectorError, the outcomes it already appended are
-    yielded before the error goes up.
+    yielded before the error goes up. `queued` batches wait ready behind those in flight
+    (`run_bounded`).
     """
 
     def export_batch(batch: Batch) -> list[Outcome]:
@@ -56,7 +58,7 @@ def export_in_batches(
         return outcomes
 
     batches = (prepare(chunk) for chunk in chunked(records, batch_size))
-    return run_bounded(export_batch, batches, max_concurrency)
+    return run_bounded(export_batch, batches, max_concurrency, queued)
 
 
 class ReadRetry:
