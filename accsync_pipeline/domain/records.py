@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
 
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -75,6 +77,29 @@ class ApprovedRecord:
     amount_unreadable: str | None = None
 
 
+class computed_once(Generic[V]):
+    """`functools.cached_property` without its lock (Python 3.11 takes one lock per property, for
+    every instance): an export computes keys on its lookup thread while its sending thread reads
+    them, and they queued on that lock. Two threads computing a deterministic value at once both
+    get the same one, so no lock is needed."""
+
+    def __init__(self, compute: Callable[[Any], V]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> V:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = self._compute(instance)
+        # Stored under the same name: the instance's own attribute answers every later read.
+        instance.__dict__[self._name] = value
+        return value
+
+
 @dataclass(frozen=True)
 class ExportableRecord:
     """A record that passed validation: every field an accounting system needs is present."""
@@ -96,15 +121,15 @@ class ExportableRecord:
 
     # Computed once per record: a connector reads them several times per send, and a hashed
     # key costs a digest each time.
-    @functools.cached_property
+    @computed_once
     def idempotency_key(self) -> str:
         return idempotency_key(self.org_id, self.record_id)
 
-    @functools.cached_property
+    @computed_once
     def document_number(self) -> str:
         return document_number(self.record_id)
 
-    @functools.cached_property
+    @computed_once
     def ledger_keys(self) -> LedgerKeys:
         if not self.may_hold_legacy_keys:
             return LedgerKeys(self.record_id, self.idempotency_key, self.document_number)
