@@ -68,6 +68,14 @@ def _decimal_as_string(headers: dict[str, str]) -> bool:
     return "ieee754compatible=true" in formats
 
 
+def _batch_decimal_as_string(headers: dict[Any, Any]) -> bool:
+    """`_decimal_as_string` of a `$batch` item's headers, any case; most items carry only a
+    Content-Type that does not mention it, which is told without building a lower-cased copy."""
+    if not any("ieee754" in str(value).lower() for value in headers.values()):
+        return False
+    return _decimal_as_string({str(name).lower(): str(value) for name, value in headers.items()})
+
+
 class DynamicsSandbox:
     """One tenant, environment, company and general journal. `app` is the ASGI app to serve."""
 
@@ -252,18 +260,21 @@ class DynamicsSandbox:
         if len(requests) > MAX_BATCH_REQUESTS:
             return _error(400, "BadRequest", f"A batch holds at most {MAX_BATCH_REQUESTS} requests.")
         responses = []
+        root_path = urlsplit(root).path  # once per batch: every item resolves against it
         for item in requests:
-            status, answer_headers, answer = self._batch_item(root, item if isinstance(item, dict) else {})
+            status, answer_headers, answer = self._batch_item(
+                root, root_path, item if isinstance(item, dict) else {}
+            )
             response: dict[str, Any] = {"id": item.get("id"), "status": status, "headers": answer_headers}
             if answer is not None:
                 response["body"] = answer
             responses.append(response)
         return 200, {}, {"responses": responses}
 
-    def _batch_item(self, root: str, item: dict[str, Any]) -> Answer:
+    def _batch_item(self, root: str, root_path: str, item: dict[str, Any]) -> Answer:
         raw_url = str(item.get("url", ""))
         # BC resolves a relative URL against the API root: that whole target counts.
-        resolved = raw_url if "://" in raw_url else f"{urlsplit(root).path}/{raw_url.lstrip('/')}"
+        resolved = raw_url if "://" in raw_url else f"{root_path}/{raw_url.lstrip('/')}"
         if self._too_long(resolved):
             return _error(400, "BadRequest_UriTooLong", "The request URL is too long.")
         rest, query = _target(raw_url)
@@ -272,11 +283,7 @@ class DynamicsSandbox:
         fault = self.faults.next_line_fault() if method == "POST" else None
         if fault is not None and not fault[1]:
             return _error(fault[0], "InternalServerError", "The line failed.")
-        decimal_as_string = _decimal_as_string(
-            {str(name).lower(): str(value) for name, value in headers.items()}
-            if isinstance(headers, dict)
-            else {}
-        )
+        decimal_as_string = isinstance(headers, dict) and _batch_decimal_as_string(headers)
         answer = self._dispatch(method, root, rest, query, item.get("body"), decimal_as_string)
         if fault is not None:
             return _error(fault[0], "InternalServerError", "The line timed out.")

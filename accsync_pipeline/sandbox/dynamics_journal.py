@@ -42,9 +42,11 @@ STATE, POSTED_ENTRIES = "state", "postedEntries"
 SANDBOX_FIELDS = frozenset({STATE, POSTED_ENTRIES, "journalDocumentNumber"})
 
 
-def random_guid() -> str:
-    """A random (version 4) GUID as BC writes SystemIds; `uuid.uuid4()` costs several times more."""
-    digits = os.urandom(16).hex()
+def random_guid(digits: str | None = None) -> str:
+    """A random (version 4) GUID as BC writes SystemIds; `uuid.uuid4()` costs several times more.
+
+    `digits`: 32 random hex digits already drawn (one draw for a line's etag and id)."""
+    digits = digits or os.urandom(16).hex()
     variant = "89ab"[int(digits[16], 16) & 3]
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
@@ -109,9 +111,10 @@ def stored_line(
     fields: dict[str, Any], journal_id: str, journal_code: str, line_number: int, upper_case_codes: bool
 ) -> dict[str, Any]:
     """The line as the journal holds it: defaults filled in, Code fields upper-cased."""
+    drawn = os.urandom(32).hex()
     line = {
-        "@odata.etag": f'W/"{os.urandom(16).hex()}"',
-        "id": random_guid(),
+        "@odata.etag": f'W/"{drawn[:32]}"',
+        "id": random_guid(drawn[32:]),
         "journalId": journal_id,
         "journalDisplayName": journal_code,
         "lineNumber": line_number,
