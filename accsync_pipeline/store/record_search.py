@@ -7,7 +7,7 @@ a page of 50 out of a million records costs one page, one count and one sum.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -200,17 +200,34 @@ def money_of_records(conn: sa.Connection, search: RecordSearch) -> dict[str, Dec
     return _by_currency(conn.execute(query))
 
 
-def view_counts(conn: sa.Connection, org_id: str) -> dict[RecordView, int]:
-    """How many of the org's records each view holds (the tabs above the list)."""
-    cases = [
-        sa.func.sum(sa.case((clause, 1), else_=0)).label(view.value)
-        for view in RecordView
-        if (clause := view_clause(view)) is not None
-    ]
-    row = conn.execute(
-        sa.select(sa.func.count().label("all"), *cases).select_from(_joined()).where(A.c.org_id == org_id)
-    ).one()
-    return {view: int(row._mapping[view.value] or 0) for view in RecordView}
+def view_counts(
+    conn: sa.Connection, org_id: str, queued: Mapping[str, int] | None = None
+) -> dict[RecordView, int]:
+    """How many of the org's records each view holds (the tabs above the list).
+
+    `queued` is the org's {"pending": n, "failed": n} from `queue.record_counts`, when the caller
+    has read it already (the status screen has); else it is read here. Every record is in exactly
+    one of failed, pending, skipped and exported, so exported is what the other three leave of
+    all: no count walks the org's exported history through the join to its state rows, which
+    cost a 50,000-record org 40 ms a page. Skipped joins only the org's skipped state rows.
+    """
+    counts = queued if queued is not None else queue.record_counts(conn, [org_id]).get(org_id)
+    pending, failed = (counts["pending"], counts["failed"]) if counts else (0, 0)
+    every = sa.select(sa.func.count()).select_from(A).where(A.c.org_id == org_id)
+    skipped = (
+        sa.select(sa.func.count())
+        .select_from(S.join(A, queue.state_of_source()))
+        .where(S.c.org_id == org_id, queue.settled_as(SyncStatus.SKIPPED))
+    )
+    row = conn.execute(sa.select(every.scalar_subquery(), skipped.scalar_subquery())).one()
+    total, settled_skipped = int(row[0]), int(row[1])
+    return {
+        RecordView.FAILED: failed,
+        RecordView.PENDING: pending,
+        RecordView.SKIPPED: settled_skipped,
+        RecordView.EXPORTED: total - pending - failed - settled_skipped,
+        RecordView.ALL: total,
+    }
 
 
 # --- One run's records ---------------------------------------------------------------------------

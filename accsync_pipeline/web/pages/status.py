@@ -121,7 +121,8 @@ def _records_context(
     query = query.with_view(view)
     with engine.connect() as conn:
         found = search_records(conn, query.search(org.org_id, view))
-        counts = view_counts(conn, org.org_id)
+        # The status has counted the queue already; the tabs reuse its pending and failed.
+        counts = view_counts(conn, org.org_id, {"pending": status.pending, "failed": status.failed})
     pages = max(1, -(-found.total // query.per_page))
     return {
         "org": org,

@@ -1,0 +1,73 @@
+"""The status screen's tabs: each view's count is the size of the list that view shows, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from accsync_pipeline.domain.org import OrgConfig
+from accsync_pipeline.domain.records import SyncStatus
+from accsync_pipeline.store import orgs as org_store
+from accsync_pipeline.store import queue, records
+from accsync_pipeline.store.record_search import RecordSearch, RecordView, count_records, view_counts
+from accsync_pipeline.store.records import RecordResult
+from accsync_pipeline.store.schema import approved_records
+from accsync_pipeline_tests.factories import NOW, add_sources
+
+EDITED = NOW + timedelta(hours=1)
+
+
+@pytest.fixture
+def mixed(engine: Engine) -> list[str]:
+    """HLF: 3 exported (one edited since), 2 failed and 2 skipped (one of each edited since), 5
+    taken in and waiting, 2 new after the intake mark; Other's records beside them."""
+    with engine.begin() as conn:
+        for org_id in ("hlf", "other"):
+            org_store.insert_org(conn, OrgConfig(org_id, org_id.upper(), "dynamics", {}), NOW)
+        ids = add_sources(conn, "hlf", 12, updated_at=NOW - timedelta(days=2))
+        add_sources(conn, "other", 4, prefix="X", updated_at=NOW - timedelta(days=2))
+        records.intake(conn, "hlf", NOW)
+        records.intake(conn, "other", NOW)
+        exported = [RecordResult(rid, "hlf", SyncStatus.EXPORTED, external_id=f"BC-{rid}") for rid in ids[:3]]
+        failed = [RecordResult(r, "hlf", SyncStatus.FAILED, error="E", next_attempt_at=NOW) for r in ids[3:5]]
+        skipped = [RecordResult(rid, "hlf", SyncStatus.SKIPPED, skip_reason="no account") for rid in ids[5:7]]
+        records.write_results(conn, exported + failed + skipped, "run-1", "manual", NOW)
+        edited = [ids[0], ids[3], ids[5]]  # an exported record stays exported; the others reopen
+        conn.execute(
+            approved_records.update()
+            .where(approved_records.c.record_id.in_(edited))
+            .values(updated_at=EDITED)
+        )
+        add_sources(conn, "hlf", 2, prefix="N", updated_at=EDITED)
+    return ids
+
+
+def test_each_tab_counts_what_its_list_shows(engine: Engine, mixed: list[str]) -> None:
+    with engine.connect() as conn:
+        counts = view_counts(conn, "hlf")
+        listed = {view: count_records(conn, RecordSearch("hlf", view)) for view in RecordView}
+    assert {v.value: n for v, n in counts.items()} == {
+        "failed": 1, "pending": 9, "skipped": 1, "exported": 3, "all": 14,
+    }  # fmt: skip
+    assert counts == listed
+
+
+def test_the_tabs_take_the_queue_counts_the_status_has_read(engine: Engine, mixed: list[str]) -> None:
+    with engine.connect() as conn:
+        queued = queue.record_counts(conn, ["hlf"])["hlf"]
+        assert view_counts(conn, "hlf", queued) == view_counts(conn, "hlf")
+        assert queued == {"pending": 9, "failed": 1}
+        # What the caller says is what the tabs show: the queue is not counted a second time.
+        given = view_counts(conn, "hlf", {"pending": 10, "failed": 0})
+    assert (given[RecordView.PENDING], given[RecordView.FAILED], given[RecordView.EXPORTED]) == (10, 0, 3)
+
+
+def test_an_org_without_records_has_empty_tabs(engine: Engine, mixed: list[str]) -> None:
+    with engine.begin() as conn:
+        org_store.insert_org(conn, OrgConfig("new", "New", "dynamics", {}), NOW)
+    with engine.connect() as conn:
+        assert set(view_counts(conn, "new").values()) == {0}
+        assert conn.execute(sa.select(sa.func.count()).select_from(approved_records)).scalar_one() == 18
