@@ -169,6 +169,7 @@ def test_an_invalid_cron_is_refused_by_name() -> None:
         ("*/70,0 * * * *", True),
         ("0 0 * * mon-fri/2", False),  # names are not numbers: not checked
         ("0 0 * * */8,mon-5", True),  # a range with one name is skipped, not the rest of the list
+        ("0 0 * * */8,1-fri", True),
     ],
 )
 def test_out_of_range_steps(cron: str, out_of_range: bool) -> None:
