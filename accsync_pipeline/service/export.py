@@ -33,9 +33,10 @@ from accsync_pipeline.store.records import RecordResult
 # of them is sent: bounds memory, and makes one lookup request cover many posting requests.
 CHUNK_SIZE = 2500
 LOOKUP_WINDOW = CHUNK_SIZE
-# The first records of a run looked up on their own (`looked_up_ahead`): enough for two rounds of
-# Business Central postings (2 x 5 x 100), few enough for one lookup request.
-FIRST_LOOKUP_WINDOW = 1000
+# The first records of a run are looked up in growing windows (`looked_up_ahead`), each one
+# lookup request: 500 records fill a round of Business Central postings (5 x 100), whose time
+# covers the lookup of the next 1,000; the rest of the first chunk follows.
+FIRST_LOOKUP_WINDOWS = (500, 1000)
 FLUSH_EVERY = 500  # outcomes written per transaction
 FLUSH_SECONDS = 1.0  # ...or at least this often, so that progress moves
 MAX_WAITING_FLUSHES = 4  # handed to the writing thread and not yet committed
@@ -216,8 +217,8 @@ def looked_up_ahead(
     The lookup of chunk k+1 runs in its own thread while chunk k is being sent, so the
     lookup before every send costs the export next to nothing in time. Chunks are read
     (and marked in flight) one ahead of the one being sent. The first chunk is looked up in
-    two parts, its first `FIRST_LOOKUP_WINDOW` records alone: sending starts after one
-    lookup request instead of a whole window's, and the rest is looked up meanwhile.
+    parts (`FIRST_LOOKUP_WINDOWS`): sending starts after one small lookup request instead of
+    a whole window's, and the rest is looked up meanwhile.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookup") as lookups:
         ahead: tuple[list[ExportableRecord], Future[dict[str, str]]] | None = None
@@ -231,14 +232,18 @@ def looked_up_ahead(
 
 
 def _first_split(chunks: Iterable[list[ExportableRecord]]) -> Iterator[list[ExportableRecord]]:
-    """The chunks, the first one cut after `FIRST_LOOKUP_WINDOW` records; none lost or repeated."""
+    """The chunks, the first one cut after each of `FIRST_LOOKUP_WINDOWS`; none lost or repeated."""
     iterator = iter(chunks)
     first = next(iterator, None)
     if first is None:
         return
-    yield first[:FIRST_LOOKUP_WINDOW]
-    if first[FIRST_LOOKUP_WINDOW:]:
-        yield first[FIRST_LOOKUP_WINDOW:]
+    start = 0
+    for size in FIRST_LOOKUP_WINDOWS:
+        if first[start : start + size]:
+            yield first[start : start + size]
+        start += size
+    if first[start:]:
+        yield first[start:]
     yield from iterator
 
 

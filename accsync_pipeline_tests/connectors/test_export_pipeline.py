@@ -11,7 +11,7 @@ from accsync_pipeline.connectors.base import ConnectionCheck, Outcome
 from accsync_pipeline.connectors.batching import run_bounded
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 from accsync_pipeline.sandbox.records import sample_records
-from accsync_pipeline.service.export import FIRST_LOOKUP_WINDOW, looked_up_ahead
+from accsync_pipeline.service.export import FIRST_LOOKUP_WINDOWS, looked_up_ahead
 
 
 def test_queued_jobs_start_while_the_caller_is_still_drawing_the_next_one() -> None:
@@ -126,7 +126,7 @@ def windows_of(records: list[ExportableRecord], size: int) -> Iterator[list[Expo
         yield records[start : start + size]
 
 
-def test_the_first_window_is_looked_up_alone_and_every_record_once_before_it_is_yielded() -> None:
+def test_the_first_windows_are_looked_up_alone_and_every_record_once_before_it_is_yielded() -> None:
     records = list(sample_records(2 * 2500 + 300, may_hold_legacy_keys=False))
     ledger = LookupRecorder(held={"r5", "r2600"})
     seen: list[str] = []
@@ -137,16 +137,12 @@ def test_the_first_window_is_looked_up_alone_and_every_record_once_before_it_is_
         assert in_ledger == {rid: f"ledger-{rid}" for rid in ids if rid in ledger.held}
         seen.extend(ids)
     assert seen == [r.record_id for r in records]
-    assert [len(lookup) for lookup in ledger.lookups] == [
-        FIRST_LOOKUP_WINDOW,
-        2500 - FIRST_LOOKUP_WINDOW,
-        2500,
-        300,
-    ]
+    small = list(FIRST_LOOKUP_WINDOWS)
+    assert [len(lookup) for lookup in ledger.lookups] == [*small, 2500 - sum(small), 2500, 300]
     assert sorted(rid for lookup in ledger.lookups for rid in lookup) == sorted(seen), "looked up twice"
 
 
-@pytest.mark.parametrize("count", [0, 1, FIRST_LOOKUP_WINDOW, FIRST_LOOKUP_WINDOW + 1])
+@pytest.mark.parametrize("count", [0, 1, FIRST_LOOKUP_WINDOWS[0], FIRST_LOOKUP_WINDOWS[0] + 1, 2499])
 def test_a_short_run_is_looked_up_whole_without_empty_lookups(count: int) -> None:
     records = list(sample_records(count, may_hold_legacy_keys=False))
     ledger = LookupRecorder(held=set())
