@@ -139,10 +139,9 @@ def search_records(conn: sa.Connection, search: RecordSearch) -> RecordPage:
     """A page of the org's records as filtered, sorted and paged in SQL, with each one's latest errors."""
     rows = record_search.page_of_records(conn, search)
     errors = _failed_attempts(conn, search.org_id, [m["record_id"] for m in rows])
+    total, money = record_search.total_and_money(conn, search)
     return RecordPage(
-        total=record_search.count_records(conn, search),
-        records=[_details(m, errors.get(m["record_id"], [])) for m in rows],
-        money=record_search.money_of_records(conn, search),
+        total=total, records=[_details(m, errors.get(m["record_id"], [])) for m in rows], money=money
     )
 
 

@@ -1,8 +1,9 @@
-"""The status screen's tabs: each view's count is the size of the list that view shows, on both databases."""
+"""The status screen's counts: each tab is the size of its list, each list's total and money cover it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,14 @@ from accsync_pipeline.domain.org import OrgConfig
 from accsync_pipeline.domain.records import SyncStatus
 from accsync_pipeline.store import orgs as org_store
 from accsync_pipeline.store import queue, records
-from accsync_pipeline.store.record_search import RecordSearch, RecordView, count_records, view_counts
+from accsync_pipeline.store.record_search import (
+    RecordSearch,
+    RecordView,
+    count_records,
+    page_of_records,
+    total_and_money,
+    view_counts,
+)
 from accsync_pipeline.store.records import RecordResult
 from accsync_pipeline.store.schema import approved_records
 from accsync_pipeline_tests.factories import NOW, add_sources
@@ -71,3 +79,33 @@ def test_an_org_without_records_has_empty_tabs(engine: Engine, mixed: list[str])
     with engine.connect() as conn:
         assert set(view_counts(conn, "new").values()) == {0}
         assert conn.execute(sa.select(sa.func.count()).select_from(approved_records)).scalar_one() == 18
+
+
+def test_a_lists_total_and_money_count_and_sum_every_matching_record_per_currency(
+    engine: Engine, mixed: list[str]
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            approved_records.update()
+            .where(approved_records.c.record_id.in_(mixed[7:9]))
+            .values(currency="EUR", amount=Decimal("10.05"))
+        )
+    with engine.connect() as conn:
+        for view in RecordView:
+            search = RecordSearch("hlf", view)
+            rows = conn.execute(
+                sa.select(approved_records.c.currency, approved_records.c.amount).where(
+                    approved_records.c.record_id.in_(_ids(conn, search))
+                )
+            ).all()
+            expected: dict[str, Decimal] = {}
+            for currency, amount in rows:
+                expected[currency] = expected.get(currency, Decimal(0)) + Decimal(amount)
+            assert total_and_money(conn, search) == (count_records(conn, search), expected), view
+        assert total_and_money(conn, RecordSearch("hlf", RecordView.PENDING))[1]["EUR"] == Decimal("20.10")
+        assert total_and_money(conn, RecordSearch("hlf", text="no such text")) == (0, {})
+
+
+def _ids(conn: sa.Connection, search: RecordSearch) -> list[str]:
+    """The ids on the view's list, every one on one page."""
+    return [row["record_id"] for row in page_of_records(conn, RecordSearch("hlf", search.view, limit=100))]
