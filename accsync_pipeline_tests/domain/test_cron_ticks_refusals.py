@@ -63,6 +63,14 @@ def dagster_reads(cron: str, field: int) -> set[int] | str:
             "hour field: Dagster's scheduler reads '5-5,7-9' as *, not 5,7-9; write 5,7-9",
         ),
         ("0 9 * * 5-5", 4, "*", "day-of-week field: Dagster's scheduler reads '5-5' as *, not 5; write 5"),
+        # After an L, the month is still checked; ranges are written back as ranges.
+        ("0 9 L 5-5 *", 3, "*", "month field: Dagster's scheduler reads '5-5' as *, not 5; write 5"),
+        (
+            "0 1,3,5-6,7-7 * * *",
+            1,
+            "*",
+            "hour field: Dagster's scheduler reads '1,3,5-6,7-7' as *, not 1,3,5-7; write 1,3,5-7",
+        ),
     ],
 )
 def test_a_field_dagster_reads_otherwise_is_refused_with_how_to_write_it(
@@ -89,6 +97,8 @@ def test_a_field_dagster_reads_otherwise_is_refused_with_how_to_write_it(
         ("*/15 * * * *", 0, {0, 15, 30, 45}),
         ("0 22/22 * * *", 1, {22}),  # from below the field's end: 22 alone to both
         ("0 0 * 11-12 *", 3, {11, 12}),
+        ("0 9 1-31 * *", 2, "*"),  # every day listed is every day to both
+        ("0 0-23 * * *", 1, "*"),
     ],
 )
 def test_a_field_dagster_reads_as_cron_does_is_kept(cron: str, field: int, theirs: set[int] | str) -> None:
