@@ -15,6 +15,8 @@ company or journal could not be verified against a real tenant.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -123,12 +125,18 @@ class DynamicsConnector:
         # the limit (less one character for the slash between them).
         self._url_budget = MAX_URL_LENGTH - len(self._root) - 1
         self._retry = retry or RetryPolicy()
+        # Postings in flight, at most `max_concurrency` (Business Central processes 5 at once).
+        # Held for a request and its answer's bytes only: a batch's answer is read and settled
+        # outside it, while a sixth batch's thread already sends (`export`).
+        self._posting_slots = threading.BoundedSemaphore(settings.max_concurrency)
 
     def export(self, records: Iterable[ExportableRecord]) -> Iterator[Outcome]:
         return export_in_batches(
             records,
             batch_size=MAX_REQUESTS_PER_BATCH,
-            max_concurrency=self._settings.max_concurrency,
+            # One thread more than postings in flight (`_posting_slots` bounds those): the
+            # next batch goes out the moment an answer is in, not once it has been settled.
+            max_concurrency=self._settings.max_concurrency + 1,
             prepare=lambda chunk: LineBatch(chunk, self._lines_content(chunk)),
             post_until_settled=self._post_until_settled,
             # A whole round of batches waits ready: Business Central allows 5 requests at once
@@ -256,10 +264,12 @@ class DynamicsConnector:
     def _send_batch(self, requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return self._send_content(dumps_exact({"requests": requests}))
 
-    def _send_content(self, content: str) -> dict[str, dict[str, Any]]:
-        response = self._request(
-            "POST", f"{self._root}/$batch", content=content, headers={"Content-Type": JSON}
-        )
+    def _send_content(self, content: str, posting: bool = False) -> dict[str, dict[str, Any]]:
+        """Send one `$batch`; a posting one holds a posting slot until its answer is read."""
+        with self._posting_slots if posting else contextlib.nullcontext():
+            response = self._request(
+                "POST", f"{self._root}/$batch", content=content, headers={"Content-Type": JSON}
+            )
         body = validate_response(response)
         responses = body.get("responses", []) if isinstance(body, dict) else []
         return {str(item.get("id")): item for item in responses if isinstance(item, dict)}
@@ -331,7 +341,7 @@ class DynamicsConnector:
             lines = list(pending.values())
             try:
                 # The first send carries the body prepared ahead; a re-send only what is pending.
-                responses = self._send_content(content or self._lines_content(lines))
+                responses = self._send_content(content or self._lines_content(lines), posting=True)
                 content = None
             except RetriableError as e:
                 content = None

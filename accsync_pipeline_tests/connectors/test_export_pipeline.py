@@ -5,13 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
+import httpx
 import pytest
 
-from accsync_pipeline.connectors.base import ConnectionCheck, Outcome
+from accsync_pipeline.connectors.base import ConnectionCheck, Outcome, Posted
 from accsync_pipeline.connectors.batching import run_bounded
+from accsync_pipeline.connectors.dynamics import DynamicsConnector
+from accsync_pipeline.connectors.settings import DynamicsSettings
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 from accsync_pipeline.sandbox.records import sample_records
+from accsync_pipeline.sandbox.server import RunningSandbox
 from accsync_pipeline.service.export import FIRST_LOOKUP_WINDOWS, looked_up_ahead
+from accsync_pipeline_tests.sandbox_fixtures import FAST_RETRY, dynamics_settings
 
 
 def test_queued_jobs_start_while_the_caller_is_still_drawing_the_next_one() -> None:
@@ -149,3 +154,43 @@ def test_a_short_run_is_looked_up_whole_without_empty_lookups(count: int) -> Non
     seen = [r.record_id for window, _ in looked_up_ahead(ledger, windows_of(records, 2500)) for r in window]  # type: ignore[arg-type]
     assert seen == [r.record_id for r in records]
     assert all(ledger.lookups) and sum(len(lookup) for lookup in ledger.lookups) == count
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """Counts the posting `$batch` requests on the wire at once (sent, answer not yet read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        posting = request.url.path.endswith("/$batch") and b'"method":"POST"' in request.read()
+        if posting:
+            with self._lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+        try:
+            response = super().handle_request(request)
+            response.read()
+            return response
+        finally:
+            if posting:
+                with self._lock:
+                    self.in_flight -= 1
+
+
+def test_business_central_postings_in_flight_never_exceed_its_concurrency(
+    dynamics_sandbox: RunningSandbox,
+) -> None:
+    """The export runs a thread more than postings may be in flight, so that the next batch goes
+    out as an answer comes in; the requests on the wire stay within `max_concurrency`."""
+    dynamics_sandbox.set_faults(latency_ms=20)
+    transport = CountingTransport()
+    settings = DynamicsSettings.model_validate(dynamics_settings(dynamics_sandbox, max_concurrency=3))
+    bc = DynamicsConnector(settings, transport=transport, retry=FAST_RETRY)
+    outcomes = list(bc.export(sample_records(1500, may_hold_legacy_keys=False)))
+    bc.close()
+    assert len(outcomes) == 1500 and all(isinstance(o, Posted) for o in outcomes)
+    assert transport.peak == 3, f"{transport.peak} postings in flight at once"
