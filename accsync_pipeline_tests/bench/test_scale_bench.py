@@ -58,3 +58,18 @@ def test_the_alert_sensor_alone_is_measured_on_the_orgs_already_there(
     output = capsys.readouterr().out
     assert "alert, first tick" in output and "alert, steady tick (20 ticks)" in output
     assert "GET /api/orgs" not in output  # nothing else is measured
+
+
+def test_the_endpoints_alone_are_measured_on_the_orgs_already_there(
+    postgres_schema_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = create_engine(postgres_schema_url)
+    try:
+        scale_data.generate(engine, scale_data.SMALL, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    assert scale.main(["--only", "endpoints", "--small", "--url", postgres_schema_url]) == 0
+    output = capsys.readouterr().out
+    assert "status page /orgs/{org}" in output and "GET /api/orgs" in output
+    assert "alert, steady tick" not in output and "scheduler" not in output  # nothing else is measured
+    assert "goals: " in output and "of 7 met" in output
