@@ -93,6 +93,10 @@ class DynamicsConnector:
     """Posts records as general journal lines; see the module docstring for the mapping."""
 
     name = "dynamics"
+    # The first records of a run are looked up in growing windows (`service.export.looked_up_ahead`),
+    # each one lookup request: 500 records fill a round of postings (5 x 100), whose time covers
+    # the lookup of the next 1,000; the rest of the first chunk follows.
+    first_lookup_windows = (500, 1000)
 
     def __init__(
         self,

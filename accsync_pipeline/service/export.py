@@ -33,10 +33,6 @@ from accsync_pipeline.store.records import RecordResult
 # of them is sent: bounds memory, and makes one lookup request cover many posting requests.
 CHUNK_SIZE = 2500
 LOOKUP_WINDOW = CHUNK_SIZE
-# The first records of a run are looked up in growing windows (`looked_up_ahead`), each one
-# lookup request: 500 records fill a round of Business Central postings (5 x 100), whose time
-# covers the lookup of the next 1,000; the rest of the first chunk follows.
-FIRST_LOOKUP_WINDOWS = (500, 1000)
 FLUSH_EVERY = 500  # outcomes written per transaction
 FLUSH_SECONDS = 1.0  # ...or at least this often, so that progress moves
 MAX_WAITING_FLUSHES = 4  # handed to the writing thread and not yet committed
@@ -216,13 +212,16 @@ def looked_up_ahead(
 
     The lookup of chunk k+1 runs in its own thread while chunk k is being sent, so the
     lookup before every send costs the export next to nothing in time. Chunks are read
-    (and marked in flight) one ahead of the one being sent. The first chunk is looked up in
-    parts (`FIRST_LOOKUP_WINDOWS`): sending starts after one small lookup request instead of
-    a whole window's, and the rest is looked up meanwhile.
+    (and marked in flight) one ahead of the one being sent. A connector may have the first
+    chunk looked up in parts (its `first_lookup_windows`, record counts): sending then starts
+    after one small lookup request instead of a whole window's, and the rest is looked up
+    meanwhile. Xledger has none: one query of its asks for a whole window, and each one more
+    waits for its request rate.
     """
+    sizes: Sequence[int] = getattr(connector, "first_lookup_windows", ())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookup") as lookups:
         ahead: tuple[list[ExportableRecord], Future[dict[str, str]]] | None = None
-        for chunk in _first_split(chunks):
+        for chunk in _first_split(chunks, sizes):
             looking = (chunk, lookups.submit(already_in_ledger, connector, chunk))
             if ahead is not None:
                 yield ahead[0], ahead[1].result()
@@ -231,14 +230,16 @@ def looked_up_ahead(
             yield ahead[0], ahead[1].result()
 
 
-def _first_split(chunks: Iterable[list[ExportableRecord]]) -> Iterator[list[ExportableRecord]]:
-    """The chunks, the first one cut after each of `FIRST_LOOKUP_WINDOWS`; none lost or repeated."""
+def _first_split(
+    chunks: Iterable[list[ExportableRecord]], sizes: Sequence[int]
+) -> Iterator[list[ExportableRecord]]:
+    """The chunks, the first one cut after each of `sizes` records; none lost or repeated."""
     iterator = iter(chunks)
     first = next(iterator, None)
     if first is None:
         return
     start = 0
-    for size in FIRST_LOOKUP_WINDOWS:
+    for size in sizes:
         if first[start : start + size]:
             yield first[start : start + size]
         start += size

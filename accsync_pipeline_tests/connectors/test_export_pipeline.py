@@ -15,7 +15,7 @@ from accsync_pipeline.connectors.settings import DynamicsSettings
 from accsync_pipeline.domain.records import ExportableRecord, LedgerKeys
 from accsync_pipeline.sandbox.records import sample_records
 from accsync_pipeline.sandbox.server import RunningSandbox
-from accsync_pipeline.service.export import FIRST_LOOKUP_WINDOWS, looked_up_ahead
+from accsync_pipeline.service.export import looked_up_ahead
 from accsync_pipeline_tests.sandbox_fixtures import FAST_RETRY, dynamics_settings
 
 
@@ -102,6 +102,7 @@ class LookupRecorder:
     """A Connector whose ledger holds the records in `held`; it notes every lookup it answers."""
 
     name = "recorder"
+    first_lookup_windows = DynamicsConnector.first_lookup_windows
 
     def __init__(self, held: set[str]) -> None:
         self.held = held
@@ -126,6 +127,20 @@ class LookupRecorder:
         pass
 
 
+class WholeWindows(LookupRecorder):
+    """A connector without first lookup windows, as Xledger (one query asks for a window)."""
+
+    first_lookup_windows = ()
+
+
+def test_a_connector_without_first_windows_looks_each_chunk_up_whole() -> None:
+    records = list(sample_records(2 * 2500 + 300, may_hold_legacy_keys=False))
+    ledger = WholeWindows(held=set())
+    seen = [r.record_id for window, _ in looked_up_ahead(ledger, windows_of(records, 2500)) for r in window]  # type: ignore[arg-type]
+    assert seen == [r.record_id for r in records]
+    assert [len(lookup) for lookup in ledger.lookups] == [2500, 2500, 300]
+
+
 def windows_of(records: list[ExportableRecord], size: int) -> Iterator[list[ExportableRecord]]:
     for start in range(0, len(records), size):
         yield records[start : start + size]
@@ -142,12 +157,15 @@ def test_the_first_windows_are_looked_up_alone_and_every_record_once_before_it_i
         assert in_ledger == {rid: f"ledger-{rid}" for rid in ids if rid in ledger.held}
         seen.extend(ids)
     assert seen == [r.record_id for r in records]
-    small = list(FIRST_LOOKUP_WINDOWS)
+    small = list(DynamicsConnector.first_lookup_windows)
     assert [len(lookup) for lookup in ledger.lookups] == [*small, 2500 - sum(small), 2500, 300]
     assert sorted(rid for lookup in ledger.lookups for rid in lookup) == sorted(seen), "looked up twice"
 
 
-@pytest.mark.parametrize("count", [0, 1, FIRST_LOOKUP_WINDOWS[0], FIRST_LOOKUP_WINDOWS[0] + 1, 2499])
+FIRST = DynamicsConnector.first_lookup_windows[0]
+
+
+@pytest.mark.parametrize("count", [0, 1, FIRST, FIRST + 1, 2499])
 def test_a_short_run_is_looked_up_whole_without_empty_lookups(count: int) -> None:
     records = list(sample_records(count, may_hold_legacy_keys=False))
     ledger = LookupRecorder(held=set())
