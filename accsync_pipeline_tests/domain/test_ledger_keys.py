@@ -109,3 +109,32 @@ def test_every_current_key_maps_to_its_own_record(org_id: str, rids: list[str]) 
     keyed = records_by_key(records)
     for record in records:
         assert keyed[record.idempotency_key.upper()] == record.record_id
+
+
+def test_a_value_computed_once_is_stored_under_its_name_and_keeps_its_doc() -> None:
+    # A class made here, not at import: the descriptor's own code then runs inside the test.
+    from accsync_pipeline.domain.records import computed_once
+
+    class Keyed:
+        calls = 0
+
+        @computed_once
+        def key(self) -> str:
+            """The key."""
+            Keyed.calls += 1
+            return f"key-{Keyed.calls}"
+
+        alias = computed_once(lambda self: "aliased")
+
+    keyed = Keyed()
+    assert (keyed.key, keyed.key, Keyed.calls) == ("key-1", "key-1", 1)
+    assert vars(keyed) == {"key": "key-1"}
+    assert keyed.alias == "aliased" and vars(keyed)["alias"] == "aliased"  # its name, not "<lambda>"
+    assert Keyed.__dict__["key"].__doc__ == "The key."
+
+    def extra(self: Keyed) -> str:
+        return "late"
+
+    Keyed.extra = computed_once(extra)  # type: ignore[attr-defined]  # set late: named after its function
+    late = Keyed()
+    assert late.extra == "late" and vars(late)["extra"] == "late"  # type: ignore[attr-defined]

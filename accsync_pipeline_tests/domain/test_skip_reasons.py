@@ -103,6 +103,11 @@ def test_an_exportable_record_keeps_every_value_with_codes_trimmed() -> None:
     )
 
 
+@pytest.mark.parametrize("may_hold", [True, False])
+def test_an_exportable_record_carries_whether_it_may_hold_legacy_keys(may_hold: bool) -> None:
+    assert to_exportable(RECORD, may_hold_legacy_keys=may_hold).may_hold_legacy_keys is may_hold
+
+
 @pytest.mark.parametrize("changes", [{"employee_number": None}, {"expense_account": ""}])
 def test_only_a_record_without_a_skip_reason_is_narrowed(changes: dict[str, object]) -> None:
     with pytest.raises(AssertionError):

@@ -396,6 +396,14 @@ def test_a_run_reads_pending_and_due_records_with_their_failure_counts(engine: E
             ("H7", R, 0),
         ]
         assert [q.record.record_id for q in queue.read_queue(conn, "hlf", NOW, "", 1)] == ["H1"]
+        # The app re-approves H1 later: the queue still gives the approval intake first took in.
+        first_approval = conn.execute(
+            sa.select(record_sync_state.c.approved_at).where(record_sync_state.c.record_id == "H1")
+        ).scalar_one()
+        _edit(conn, "H1", approved_at=NOW - MINUTE)
+        (again,) = queue.read_queue(conn, "hlf", NOW, "", 1)
+        assert (again.record.approved_at, again.first_approved_at) == (NOW - MINUTE, first_approval)
+        assert first_approval is not None and first_approval < NOW - MINUTE
         assert [q.record_id for q in queue.queue_chunk(conn, "hlf", NOW, "", 10, record_ids=["H7"])] == ["H7"]
         assert [q.record.record_id for q in queue.read_queue(conn, "hlf", NOW, "", 10, None, ["H7"])] == [
             "H7"
