@@ -230,7 +230,9 @@ def view_counts(
         RecordView.FAILED: failed,
         RecordView.PENDING: pending,
         RecordView.SKIPPED: settled_skipped,
-        RecordView.EXPORTED: total - pending - failed - settled_skipped,
+        # Never below 0: the caller's counts may be a moment older than this read, while a sync
+        # moves records on (one taken from pending to skipped in between is counted twice).
+        RecordView.EXPORTED: max(0, total - pending - failed - settled_skipped),
         RecordView.ALL: total,
     }
 

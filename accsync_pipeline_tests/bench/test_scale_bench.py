@@ -46,14 +46,19 @@ def test_the_small_scale_benchmark_prints_every_figure(
     assert "rows: organizations 20, approved_records 5,800" in output
 
 
-def test_the_alert_sensor_alone_is_measured_on_the_orgs_already_there(
-    postgres_schema_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    engine = create_engine(postgres_schema_url)
+def small_data_set(url: str) -> None:
+    """The orgs an `--only` run measures: it generates nothing itself."""
+    engine = create_engine(url)
     try:
         scale_data.generate(engine, scale_data.SMALL, datetime.now(UTC))
     finally:
         engine.dispose()
+
+
+def test_the_alert_sensor_alone_is_measured_on_the_orgs_already_there(
+    postgres_schema_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small_data_set(postgres_schema_url)
     assert scale.main(["--only", "alerts", "--small", "--url", postgres_schema_url]) == 0
     output = capsys.readouterr().out
     assert "alert, first tick" in output and "alert, steady tick (20 ticks)" in output
@@ -63,11 +68,7 @@ def test_the_alert_sensor_alone_is_measured_on_the_orgs_already_there(
 def test_the_endpoints_alone_are_measured_on_the_orgs_already_there(
     postgres_schema_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine = create_engine(postgres_schema_url)
-    try:
-        scale_data.generate(engine, scale_data.SMALL, datetime.now(UTC))
-    finally:
-        engine.dispose()
+    small_data_set(postgres_schema_url)
     assert scale.main(["--only", "endpoints", "--small", "--url", postgres_schema_url]) == 0
     output = capsys.readouterr().out
     assert "status page /orgs/{org}" in output and "GET /api/orgs" in output

@@ -73,6 +73,15 @@ def test_the_tabs_take_the_queue_counts_the_status_has_read(engine: Engine, mixe
     assert (given[RecordView.PENDING], given[RecordView.FAILED], given[RecordView.EXPORTED]) == (10, 0, 3)
 
 
+def test_counts_read_a_moment_before_a_sync_moved_records_leave_no_negative_tab(
+    engine: Engine, mixed: list[str]
+) -> None:
+    with engine.connect() as conn:
+        # Read before the sync settled records: more pending than the org now has unexported.
+        stale = view_counts(conn, "hlf", {"pending": 13, "failed": 1})
+    assert (stale[RecordView.PENDING], stale[RecordView.EXPORTED], stale[RecordView.ALL]) == (13, 0, 14)
+
+
 def test_an_org_without_records_has_empty_tabs(engine: Engine, mixed: list[str]) -> None:
     with engine.begin() as conn:
         org_store.insert_org(conn, OrgConfig("new", "New", "dynamics", {}), NOW)
